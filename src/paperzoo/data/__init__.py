@@ -1,0 +1,10 @@
+"""Datasets: built-in ones generated or read offline, and readers for the papers' file formats.
+
+Every reader raises :class:`DataFormatError` naming the file, the line and what was wrong; nothing
+is skipped silently.
+"""
+
+from .errors import DataFormatError
+from . import tabular  # noqa: F401  (registers datasets)
+
+__all__ = ["DataFormatError"]

@@ -1,0 +1,89 @@
+"""Tasks: a model plus the objective that trains it and the metrics that judge it.
+
+The trainer knows nothing about what a batch means. A task turns a batch into a loss
+(:meth:`Task.training_step`) and a split into metrics (:meth:`Task.evaluate`). Paper-specific
+training quirks (two augmented views, Cloze masking, GAN alternation, diffusion timesteps) live in
+a task subclass, never in the trainer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["StepOutput", "Task", "ClassificationTask", "move_to_device"]
+
+
+def move_to_device(batch: Any, device: torch.device) -> Any:
+    """Move every tensor in a (nested) batch to ``device``."""
+    if isinstance(batch, Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Mapping):
+        return {k: move_to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to_device(v, device) for v in batch)
+    return batch
+
+
+@dataclass
+class StepOutput:
+    """What one training step returns: the loss to back-propagate and scalars worth logging."""
+
+    loss: Tensor
+    logs: dict[str, float] = field(default_factory=dict)
+
+
+class Task:
+    """Base class. Subclasses implement :meth:`training_step` and :meth:`evaluate`."""
+
+    def training_step(self, model: nn.Module, batch: Any) -> StepOutput:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, batches: Iterable[Any]) -> dict[str, float]:
+        raise NotImplementedError
+
+
+class ClassificationTask(Task):
+    """Cross-entropy (optionally label-smoothed) on ``(inputs, targets)`` batches; top-1/top-k accuracy."""
+
+    def __init__(self, *, label_smoothing: float = 0.0, topk: tuple[int, ...] = (1,),
+                 loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None) -> None:
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1) (got {label_smoothing})")
+        self.label_smoothing = label_smoothing
+        self.topk = topk
+        self.loss_fn = loss_fn
+
+    def _loss(self, logits: Tensor, y: Tensor) -> Tensor:
+        if self.loss_fn is not None:
+            return self.loss_fn(logits, y)
+        return F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
+
+    def training_step(self, model: nn.Module, batch: Any) -> StepOutput:
+        x, y = batch
+        logits = model(x)
+        loss = self._loss(logits, y)
+        acc = (logits.detach().argmax(-1) == y).float().mean().item()
+        return StepOutput(loss, {"acc": acc})
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, batches: Iterable[Any]) -> dict[str, float]:
+        total, loss_sum = 0, 0.0
+        correct = dict.fromkeys(self.topk, 0)
+        for x, y in batches:
+            logits = model(x)
+            loss_sum += self._loss(logits, y).item() * y.numel()
+            top = logits.topk(max(self.topk), dim=-1).indices
+            for k in self.topk:
+                correct[k] += (top[:, :k] == y[:, None]).any(-1).sum().item()
+            total += y.numel()
+        out = {"loss": loss_sum / max(total, 1)}
+        for k in self.topk:
+            out["acc" if k == 1 else f"acc@{k}"] = correct[k] / max(total, 1)
+        return out

@@ -1,0 +1,3 @@
+"""Model families, one sub-package per domain; importing this registers every variant."""
+
+from . import classic  # noqa: F401

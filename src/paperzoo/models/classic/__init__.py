@@ -1,0 +1,3 @@
+"""Classical models that the papers' experiments use as probes and baselines."""
+
+from . import linear  # noqa: F401
