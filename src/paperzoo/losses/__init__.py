@@ -1,5 +1,6 @@
 """Losses: the margin-based family, contrastive losses and ranking losses."""
 
+from .contrastive import ContrastivePairLoss, NTXentLoss, contrastive_pair_loss, info_nce_loss, nt_xent_loss
 from .margin import (
     MARGIN_LOSSES,
     DWDMarginLoss,
@@ -16,8 +17,18 @@ from .margin import (
     ZeroOneLoss,
     margin_loss,
 )
+from .ranking import BPRLoss, MaxMarginRankingLoss, bpr_loss, max_margin_ranking_loss
 
 __all__ = [
+    "BPRLoss",
+    "ContrastivePairLoss",
+    "MaxMarginRankingLoss",
+    "NTXentLoss",
+    "bpr_loss",
+    "contrastive_pair_loss",
+    "info_nce_loss",
+    "max_margin_ranking_loss",
+    "nt_xent_loss",
     "MARGIN_LOSSES",
     "DWDMarginLoss",
     "ExpLoss",
