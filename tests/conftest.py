@@ -12,8 +12,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, module: str = "paperzoo",
-            launcher: list[str] | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 300,
+    module: str = "paperzoo",
+    launcher: list[str] | None = None,
+) -> subprocess.CompletedProcess:
     """``python -m paperzoo ARGS`` (or ``LAUNCHER -m paperzoo ARGS``) with one thread per process."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     cmd = (launcher or [sys.executable]) + ["-m", module, *args]

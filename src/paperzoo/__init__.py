@@ -1,9 +1,9 @@
 """paperzoo: faithful, full-size, tested implementations of the papers in a set of ML reading notes.
 
-    >>> import paperzoo
-    >>> model = paperzoo.create_model("linear")          # build any registered model by name
-    >>> paperzoo.list_recipes("margin*")
-    ['margin_digits']
+>>> import paperzoo
+>>> model = paperzoo.create_model("linear")          # build any registered model by name
+>>> paperzoo.list_recipes("margin*")
+['margin_digits']
 """
 
 from .registry import (

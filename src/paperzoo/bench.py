@@ -12,8 +12,9 @@ from .registry import create_model, get_model_entry
 __all__ = ["benchmark_model"]
 
 
-def benchmark_model(name: str, *, batch_size: int = 8, steps: int = 10, device: str = "cpu",
-                    warmup: int = 2) -> dict[str, Any]:
+def benchmark_model(
+    name: str, *, batch_size: int = 8, steps: int = 10, device: str = "cpu", warmup: int = 2
+) -> dict[str, Any]:
     """Median forward and forward+backward time per batch, and examples per second."""
     from .engine.run import resolve_device
 
@@ -45,8 +46,13 @@ def benchmark_model(name: str, *, batch_size: int = 8, steps: int = 10, device: 
     model.train()
     fwd_bwd = timed(lambda: model(x).float().sum().backward())
     return {
-        "model": name, "device": str(dev), "batch_size": batch_size, "input_size": list(entry.input_size),
-        "forward_ms": fwd * 1e3, "forward_backward_ms": fwd_bwd * 1e3,
-        "inference_per_s": batch_size / fwd, "training_per_s": batch_size / fwd_bwd,
+        "model": name,
+        "device": str(dev),
+        "batch_size": batch_size,
+        "input_size": list(entry.input_size),
+        "forward_ms": fwd * 1e3,
+        "forward_backward_ms": fwd_bwd * 1e3,
+        "inference_per_s": batch_size / fwd,
+        "training_per_s": batch_size / fwd_bwd,
         "params": sum(p.numel() for p in model.parameters()),
     }

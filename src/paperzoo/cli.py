@@ -22,8 +22,11 @@ EXIT_DIVERGED = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="paperzoo", description="Faithful implementations of the papers in the "
-                                     "reading notes: build, train, evaluate and reproduce them by name.")
+    parser = argparse.ArgumentParser(
+        prog="paperzoo",
+        description="Faithful implementations of the papers in the "
+        "reading notes: build, train, evaluate and reproduce them by name.",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -40,8 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recipe")
     _add_run_options(p)
     p.add_argument("--config", dest="config_file", metavar="YAML", help="YAML file merged over the recipe's config")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one config key (repeatable), e.g. --set optim.lr=0.01")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key (repeatable), e.g. --set optim.lr=0.01",
+    )
     p.add_argument("--steps", type=int, help="number of optimizer steps (train.steps)")
     p.add_argument("--data", metavar="PATH", help="the paper's dataset in its published format")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/RECIPE-TIME)")
@@ -77,10 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--quick", dest="config_name", action="store_const", const="quick",
-                      help="the quick config: built-in data, about a minute on a laptop (default)")
-    mode.add_argument("--full", dest="config_name", action="store_const", const="full",
-                      help="the paper's data and hyperparameters")
+    mode.add_argument(
+        "--quick",
+        dest="config_name",
+        action="store_const",
+        const="quick",
+        help="the quick config: built-in data, about a minute on a laptop (default)",
+    )
+    mode.add_argument(
+        "--full", dest="config_name", action="store_const", const="full", help="the paper's data and hyperparameters"
+    )
     p.set_defaults(config_name="quick")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -150,9 +165,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         except RegistryError:
             raise RegistryError(f"unknown model or recipe {args.name!r}; `paperzoo list` shows them") from None
         info = {
-            "recipe": recipe.name, "system": recipe.system, "paper": recipe.paper.cite(), "model": recipe.model,
-            "metric": recipe.metric, "higher_is_better": recipe.higher_is_better, "baseline": recipe.baseline,
-            "claim": recipe.claim, "configs": list(recipe.configs),
+            "recipe": recipe.name,
+            "system": recipe.system,
+            "paper": recipe.paper.cite(),
+            "model": recipe.model,
+            "metric": recipe.metric,
+            "higher_is_better": recipe.higher_is_better,
+            "baseline": recipe.baseline,
+            "claim": recipe.claim,
+            "configs": list(recipe.configs),
             "paper_number": None if recipe.paper_number is None else vars(recipe.paper_number),
         }
     if args.json:
@@ -174,13 +195,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .registry import get_recipe
 
     if args.print_config:
-        config = resolve_config(get_recipe(args.recipe), config_name=args.config_name, config_file=args.config_file,
-                                overrides=args.overrides, steps=args.steps, data=args.data)
+        config = resolve_config(
+            get_recipe(args.recipe),
+            config_name=args.config_name,
+            config_file=args.config_file,
+            overrides=args.overrides,
+            steps=args.steps,
+            data=args.data,
+        )
         print(dump_yaml(config), end="")
         return 0
-    summary = run_recipe(args.recipe, config_name=args.config_name, config_file=args.config_file,
-                         overrides=args.overrides, steps=args.steps, data=args.data, out=args.out, resume=args.resume,
-                         device=args.device, quiet=args.quiet)
+    summary = run_recipe(
+        args.recipe,
+        config_name=args.config_name,
+        config_file=args.config_file,
+        overrides=args.overrides,
+        steps=args.steps,
+        data=args.data,
+        out=args.out,
+        resume=args.resume,
+        device=args.device,
+        quiet=args.quiet,
+    )
     if summary:
         _print_summary(summary)
     return 0
@@ -190,8 +226,10 @@ def _print_summary(s: dict[str, Any]) -> None:
     mark = "beats" if s["beats_baseline"] else "does NOT beat"
     paper = s.get("paper") or {}
     paper_txt = f"; paper: {paper['value']} ({paper['protocol']})" if paper.get("value") is not None else ""
-    print(f"{s['recipe']}: {s['metric']} = {s['value']:.4g} {mark} {s['baseline']['name']} "
-          f"({s['baseline']['value']:.4g}){paper_txt}; {s['seconds']:.1f}s")
+    print(
+        f"{s['recipe']}: {s['metric']} = {s['value']:.4g} {mark} {s['baseline']['name']} "
+        f"({s['baseline']['value']:.4g}){paper_txt}; {s['seconds']:.1f}s"
+    )
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -226,8 +264,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         run_dir = out / name
         print(f"[{len(run_dirs) + 1}/{len(names)}] {name} ({args.config_name})", flush=True)
         try:
-            summary = run_recipe(name, config_name=args.config_name, out=run_dir, device=args.device,
-                                 quiet=args.quiet, command=f"paperzoo train {name} --{args.config_name}")
+            summary = run_recipe(
+                name,
+                config_name=args.config_name,
+                out=run_dir,
+                device=args.device,
+                quiet=args.quiet,
+                command=f"paperzoo train {name} --{args.config_name}",
+            )
             _print_summary(summary)
         except TrainingDiverged as err:
             print(f"  diverged: {err}", file=sys.stderr)
@@ -245,8 +289,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "info": cmd_info, "train": cmd_train, "eval": cmd_eval, "bench": cmd_bench,
-            "reproduce": cmd_reproduce, "export": cmd_export}
+COMMANDS = {
+    "list": cmd_list,
+    "info": cmd_info,
+    "train": cmd_train,
+    "eval": cmd_eval,
+    "bench": cmd_bench,
+    "reproduce": cmd_reproduce,
+    "export": cmd_export,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

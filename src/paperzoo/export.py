@@ -28,7 +28,14 @@ def export_run(run_dir: str | Path, *, fmt: str, out: str | Path | None = None) 
         except ImportError:
             raise ValueError("ONNX export needs the 'export' extra: pip install 'paperzoo[export]'") from None
         path = Path(out) if out else run_dir / "model.onnx"
-        torch.onnx.export(model, (example,), str(path), input_names=["input"], output_names=["output"],
-                          dynamic_shapes=({0: batch},), dynamo=True)
+        torch.onnx.export(
+            model,
+            (example,),
+            str(path),
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_shapes=({0: batch},),
+            dynamo=True,
+        )
         return path
     raise ValueError(f"--format must be onnx or pt2 (got {fmt!r})")

@@ -11,8 +11,21 @@ import torch
 
 from tests.conftest import run_cli
 
-ARGS = ["train", "margin_digits", "--quiet", "--steps", "60", "--set", "train.batch_size=64", "--set",
-        "train.tensorboard=false", "--set", "train.eval_every=30", "--set", "train.ckpt_every=30"]
+ARGS = [
+    "train",
+    "margin_digits",
+    "--quiet",
+    "--steps",
+    "60",
+    "--set",
+    "train.batch_size=64",
+    "--set",
+    "train.tensorboard=false",
+    "--set",
+    "train.eval_every=30",
+    "--set",
+    "train.ckpt_every=30",
+]
 
 
 @pytest.mark.distributed
@@ -20,8 +33,13 @@ def test_two_process_ddp_equals_single_process(tmp_path) -> None:
     torchrun = Path(sys.executable).parent / "torchrun"
     if not torchrun.exists() and shutil.which("torchrun") is None:
         pytest.skip("torchrun not installed")
-    launcher = [str(torchrun if torchrun.exists() else shutil.which("torchrun")), "--nproc-per-node", "2",
-                "--master-port", "29531"]
+    launcher = [
+        str(torchrun if torchrun.exists() else shutil.which("torchrun")),
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        "29531",
+    ]
     ddp = run_cli(*ARGS, "--out", str(tmp_path / "ddp"), launcher=launcher)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     single = run_cli(*ARGS, "--out", str(tmp_path / "single"))

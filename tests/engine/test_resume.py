@@ -13,8 +13,21 @@ import torch
 
 from tests.conftest import ROOT
 
-ARGS = ["train", "margin_digits", "--quiet", "--steps", "1500", "--set", "train.ckpt_every=20",
-        "--set", "train.eval_every=100", "--set", "train.tensorboard=false", "--set", "schedule.name=cosine"]
+ARGS = [
+    "train",
+    "margin_digits",
+    "--quiet",
+    "--steps",
+    "1500",
+    "--set",
+    "train.ckpt_every=20",
+    "--set",
+    "train.eval_every=100",
+    "--set",
+    "train.tensorboard=false",
+    "--set",
+    "schedule.name=cosine",
+]
 
 
 def _env() -> dict[str, str]:
@@ -28,8 +41,13 @@ def _rows(path):
 
 def test_killed_and_resumed_run_matches_uninterrupted(tmp_path) -> None:
     a, b = tmp_path / "interrupted", tmp_path / "uninterrupted"
-    proc = subprocess.Popen([sys.executable, "-m", "paperzoo", *ARGS, "--out", str(a)], cwd=ROOT, env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperzoo", *ARGS, "--out", str(a)],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 120
     while not (a / "last.ckpt").exists():
         assert proc.poll() is None, proc.stderr.read().decode()
@@ -41,11 +59,23 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path) -> None:
     assert 0 < killed_at < 1500, "the process must be killed before it finished"
     assert not (a / "summary.json").exists()
 
-    resumed = subprocess.run([sys.executable, "-m", "paperzoo", *ARGS, "--out", str(a), "--resume", "auto"],
-                             cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "paperzoo", *ARGS, "--out", str(a), "--resume", "auto"],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stderr
-    clean = subprocess.run([sys.executable, "-m", "paperzoo", *ARGS, "--out", str(b)], cwd=ROOT, env=_env(),
-                           capture_output=True, text=True, timeout=300)
+    clean = subprocess.run(
+        [sys.executable, "-m", "paperzoo", *ARGS, "--out", str(b)],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert clean.returncode == 0, clean.stderr
 
     sa = torch.load(a / "last.ckpt", weights_only=True)

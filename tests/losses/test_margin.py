@@ -24,8 +24,11 @@ def ref(name: str, p: float | None = None):
     if name == "L1HingeLoss":
         return (lambda a: max(0.0, 1 - a)), (lambda a: 0.0 if a >= 1 else -1.0), (lambda a: 0.0)
     if name == "L2HingeLoss":
-        return ((lambda a: 0.0 if a >= 1 else (1 - a) ** 2), (lambda a: 0.0 if a >= 1 else 2 * (a - 1)),
-                (lambda a: 0.0 if a >= 1 else 2.0))
+        return (
+            (lambda a: 0.0 if a >= 1 else (1 - a) ** 2),
+            (lambda a: 0.0 if a >= 1 else 2 * (a - 1)),
+            (lambda a: 0.0 if a >= 1 else 2.0),
+        )
     if name == "SmoothedL1HingeLoss":
         g = p
 
@@ -45,24 +48,35 @@ def ref(name: str, p: float | None = None):
                 return 0.0 if a > 1 else 2 * a - 2
             return -4.0
 
-        return ((lambda a: max(0.0, 1 - a) ** 2 if a >= -1 else -4 * a), deriv,
-                (lambda a: 0.0 if a < -1 or a > 1 else 2.0))
+        return (
+            (lambda a: max(0.0, 1 - a) ** 2 if a >= -1 else -4 * a),
+            deriv,
+            (lambda a: 0.0 if a < -1 or a > 1 else 2.0),
+        )
     if name == "L2MarginLoss":
         return (lambda a: (1 - a) ** 2), (lambda a: 2 * (a - 1)), (lambda a: 2.0)
     if name == "ExpLoss":
         return (lambda a: math.exp(-a)), (lambda a: -math.exp(-a)), (lambda a: math.exp(-a))
     if name == "SigmoidLoss":
-        return ((lambda a: 1 - math.tanh(a)), (lambda a: -(1 / math.cosh(a)) ** 2),
-                (lambda a: 2 * math.tanh(a) * (1 / math.cosh(a)) ** 2))
+        return (
+            (lambda a: 1 - math.tanh(a)),
+            (lambda a: -((1 / math.cosh(a)) ** 2)),
+            (lambda a: 2 * math.tanh(a) * (1 / math.cosh(a)) ** 2),
+        )
     if name == "LogitMarginLoss":
-        return ((lambda a: math.log1p(math.exp(-a))), (lambda a: -1 / (1 + math.exp(a))),
-                (lambda a: math.exp(a) / (1 + math.exp(a)) ** 2))
+        return (
+            (lambda a: math.log1p(math.exp(-a))),
+            (lambda a: -1 / (1 + math.exp(a))),
+            (lambda a: math.exp(a) / (1 + math.exp(a)) ** 2),
+        )
     if name == "DWDMarginLoss":
         q = p
         t = q / (q + 1)
-        return ((lambda a: 1 - a if a <= t else (q**q / (q + 1) ** (q + 1)) / a**q),
-                (lambda a: -1.0 if a <= t else -((q / (q + 1)) ** (q + 1)) / a ** (q + 1)),
-                (lambda a: 0.0 if a <= t else (q ** (q + 1) / (q + 1) ** q) / a ** (q + 2)))
+        return (
+            (lambda a: 1 - a if a <= t else (q**q / (q + 1) ** (q + 1)) / a**q),
+            (lambda a: -1.0 if a <= t else -((q / (q + 1)) ** (q + 1)) / a ** (q + 1)),
+            (lambda a: 0.0 if a <= t else (q ** (q + 1) / (q + 1) ** q) / a ** (q + 2)),
+        )
     raise KeyError(name)
 
 
@@ -171,9 +185,19 @@ PROPS = {  # convex, strictly, strongly, differentiable, twice, lipschitz, clipa
 def test_properties_match_lossfunctions_jl(name: str) -> None:
     loss = build(name, 1.0 if name in ("SmoothedL1HingeLoss", "DWDMarginLoss") else None)
     p = loss.properties()
-    got = tuple(int(p[k]) for k in ("convex", "strictly_convex", "strongly_convex", "differentiable",
-                                     "twice_differentiable", "lipschitz_continuous", "clipable",
-                                     "classification_calibrated"))
+    got = tuple(
+        int(p[k])
+        for k in (
+            "convex",
+            "strictly_convex",
+            "strongly_convex",
+            "differentiable",
+            "twice_differentiable",
+            "lipschitz_continuous",
+            "clipable",
+            "classification_calibrated",
+        )
+    )
     assert got == PROPS[name]
     assert p["locally_lipschitz_continuous"] == (p["convex"] or p["lipschitz_continuous"])
 

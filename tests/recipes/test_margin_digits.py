@@ -26,8 +26,18 @@ def test_quick_recipe_beats_majority_baseline_with_every_surrogate(tmp_path) -> 
     assert state["linear.weight"].shape == (len(MARGIN_LOSSES), 64)
     on_disk = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert on_disk["tables"]["test accuracy per margin loss"]["rows"][0][0] == "ZeroOneLoss"
-    for name in ("config.yaml", "command.txt", "metrics.csv", "best.ckpt", "model.safetensors", "report.md",
-                 "report.html", "plots/losses.png", "plots/test_accuracy.png", "plots/loss.png"):
+    for name in (
+        "config.yaml",
+        "command.txt",
+        "metrics.csv",
+        "best.ckpt",
+        "model.safetensors",
+        "report.md",
+        "report.html",
+        "plots/losses.png",
+        "plots/test_accuracy.png",
+        "plots/loss.png",
+    ):
         assert (tmp_path / "run" / name).is_file(), name
 
 

@@ -32,12 +32,21 @@ class BinarySplits:
     source: str
 
 
-def split_binary(x: np.ndarray, y: np.ndarray, *, seed: int, val_fraction: float, test_fraction: float,
-                 standardize: bool, source: str) -> BinarySplits:
+def split_binary(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    seed: int,
+    val_fraction: float,
+    test_fraction: float,
+    standardize: bool,
+    source: str,
+) -> BinarySplits:
     """Shuffle with ``seed``, cut into train/val/test and standardise with the training statistics."""
     if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise ValueError(f"val_fraction and test_fraction must be in (0, 1) and sum below 1 "
-                         f"(got {val_fraction}, {test_fraction})")
+        raise ValueError(
+            f"val_fraction and test_fraction must be in (0, 1) and sum below 1 (got {val_fraction}, {test_fraction})"
+        )
     order = np.random.default_rng(seed).permutation(len(x))
     n_test, n_val = int(round(len(x) * test_fraction)), int(round(len(x) * val_fraction))
     parts = np.split(order, [n_test, n_test + n_val])
@@ -55,8 +64,14 @@ def split_binary(x: np.ndarray, y: np.ndarray, *, seed: int, val_fraction: float
 
 
 @register_dataset(description="scikit-learn's 8x8 digits as a ±1 task (positive_digits vs the rest)", builtin=True)
-def digits_binary(*, positive_digits: tuple[int, ...] = (0, 2, 4, 6, 8), seed: int = 0, val_fraction: float = 0.15,
-                  test_fraction: float = 0.25, standardize: bool = True) -> BinarySplits:
+def digits_binary(
+    *,
+    positive_digits: tuple[int, ...] = (0, 2, 4, 6, 8),
+    seed: int = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.25,
+    standardize: bool = True,
+) -> BinarySplits:
     from sklearn.datasets import load_digits
 
     bad = [d for d in positive_digits if d not in range(10)]
@@ -64,8 +79,15 @@ def digits_binary(*, positive_digits: tuple[int, ...] = (0, 2, 4, 6, 8), seed: i
         raise ValueError(f"positive_digits must be a non-empty list of digits 0-9 (got {list(positive_digits)})")
     digits = load_digits()
     y = np.where(np.isin(digits.target, list(positive_digits)), 1.0, -1.0)
-    return split_binary(digits.data, y, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
-                        standardize=standardize, source=f"sklearn digits, positive={list(positive_digits)}")
+    return split_binary(
+        digits.data,
+        y,
+        seed=seed,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        standardize=standardize,
+        source=f"sklearn digits, positive={list(positive_digits)}",
+    )
 
 
 def read_svmlight(path: str | Path, *, num_features: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -101,8 +123,9 @@ def read_svmlight(path: str | Path, *, num_features: int | None = None) -> tuple
                 except ValueError:
                     j, v = -1, float("nan")
                 if not sep or j <= 0 or not np.isfinite(v):
-                    raise DataFormatError(path, f"malformed feature {pair!r} (expected index:value, index >= 1)",
-                                          lineno)
+                    raise DataFormatError(
+                        path, f"malformed feature {pair!r} (expected index:value, index >= 1)", lineno
+                    )
                 if j <= last:
                     raise DataFormatError(path, f"feature indices must increase (got {j} after {last})", lineno)
                 last = j
@@ -125,10 +148,21 @@ def read_svmlight(path: str | Path, *, num_features: int | None = None) -> tuple
     return x, y
 
 
-@register_dataset(description="a binary LIBSVM/svmlight file, split into train/val/test", builtin=False,
-                  file_format="LIBSVM/svmlight text (label index:value ...)")
-def svmlight_binary(*, path: str, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.25,
-                    standardize: bool = True) -> BinarySplits:
+@register_dataset(
+    description="a binary LIBSVM/svmlight file, split into train/val/test",
+    builtin=False,
+    file_format="LIBSVM/svmlight text (label index:value ...)",
+)
+def svmlight_binary(
+    *, path: str, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.25, standardize: bool = True
+) -> BinarySplits:
     x, y = read_svmlight(path)
-    return split_binary(x, y, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
-                        standardize=standardize, source=str(path))
+    return split_binary(
+        x,
+        y,
+        seed=seed,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        standardize=standardize,
+        source=str(path),
+    )

@@ -37,7 +37,11 @@ def build_optimizer(cfg: Mapping[str, Any], params: Iterable[torch.nn.Parameter]
         return torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps, weight_decay=wd)
     if name == "rmsprop":
         return torch.optim.RMSprop(
-            params, lr=lr, alpha=float(cfg.get("alpha", 0.9)), eps=eps, momentum=float(cfg.get("momentum", 0.0)),
+            params,
+            lr=lr,
+            alpha=float(cfg.get("alpha", 0.9)),
+            eps=eps,
+            momentum=float(cfg.get("momentum", 0.0)),
             weight_decay=wd,
         )
     raise ValueError(f"optim.name must be one of {', '.join(OPTIMIZERS)} (got {name!r})")

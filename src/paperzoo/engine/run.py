@@ -42,9 +42,15 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def resolve_config(recipe: Any, *, config_name: str = "quick", config_file: str | Path | None = None,
-                   overrides: list[str] | None = None, steps: int | None = None,
-                   data: str | Path | None = None) -> dict[str, Any]:
+def resolve_config(
+    recipe: Any,
+    *,
+    config_name: str = "quick",
+    config_file: str | Path | None = None,
+    overrides: list[str] | None = None,
+    steps: int | None = None,
+    data: str | Path | None = None,
+) -> dict[str, Any]:
     """The recipe's ``config_name`` config with the YAML file, ``--set`` items, ``--steps`` and ``--data`` on top."""
     if config_name not in recipe.configs:
         raise ConfigError(f"recipe {recipe.name!r} has no {config_name!r} config; it has {', '.join(recipe.configs)}")
@@ -81,10 +87,22 @@ def _find_resume(recipe_name: str, resume: str, out: Path | None, runs_root: Pat
     return unfinished[-1] if unfinished else None
 
 
-def run_recipe(name: str, *, config_name: str = "quick", config_file: str | Path | None = None,
-               overrides: list[str] | None = None, steps: int | None = None, data: str | Path | None = None,
-               out: str | Path | None = None, resume: str | None = None, device: str = "cpu", quiet: bool = False,
-               runs_root: str | Path = "runs", command: str | None = None, report: bool = True) -> dict[str, Any]:
+def run_recipe(
+    name: str,
+    *,
+    config_name: str = "quick",
+    config_file: str | Path | None = None,
+    overrides: list[str] | None = None,
+    steps: int | None = None,
+    data: str | Path | None = None,
+    out: str | Path | None = None,
+    resume: str | None = None,
+    device: str = "cpu",
+    quiet: bool = False,
+    runs_root: str | Path = "runs",
+    command: str | None = None,
+    report: bool = True,
+) -> dict[str, Any]:
     """Train recipe ``name`` and write its run folder; returns the summary (also ``summary.json``)."""
     recipe = get_recipe(name)
     dev = resolve_device(device)
@@ -102,8 +120,9 @@ def run_recipe(name: str, *, config_name: str = "quick", config_file: str | Path
             if steps is not None:
                 config["train"]["steps"] = steps
         else:
-            config = resolve_config(recipe, config_name=config_name, config_file=config_file, overrides=overrides,
-                                    steps=steps, data=data)
+            config = resolve_config(
+                recipe, config_name=config_name, config_file=config_file, overrides=overrides, steps=steps, data=data
+            )
         if out_dir is None:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             out_dir = broadcast_object(runs_root / f"{name}-{stamp}")  # every rank writes to the same folder
@@ -116,9 +135,20 @@ def run_recipe(name: str, *, config_name: str = "quick", config_file: str | Path
             atomic_write_text(run_dir / "command.txt", cmd + "\n")
         seed_everything(int(config["seed"]))
         exp = recipe.setup(config)
-        trainer = Trainer(model=exp.model, task=exp.task, train_set=exp.train_set, val_set=exp.val_set, config=config,
-                          run_dir=run_dir, device=dev, metric=recipe.metric, higher_is_better=recipe.higher_is_better,
-                          dist=dist, quiet=quiet, collate_fn=exp.collate_fn)
+        trainer = Trainer(
+            model=exp.model,
+            task=exp.task,
+            train_set=exp.train_set,
+            val_set=exp.val_set,
+            config=config,
+            run_dir=run_dir,
+            device=dev,
+            metric=recipe.metric,
+            higher_is_better=recipe.higher_is_better,
+            dist=dist,
+            quiet=quiet,
+            collate_fn=exp.collate_fn,
+        )
         if ckpt is not None:
             trainer.resume(ckpt)
         start = time.perf_counter()
@@ -130,16 +160,37 @@ def run_recipe(name: str, *, config_name: str = "quick", config_file: str | Path
             raise
         summary: dict[str, Any] = {}
         if dist.is_main:
-            summary = _finish(recipe, exp, trainer, config, config_name, run_dir, dev,
-                              time.perf_counter() - start, result.steps, report=report)
+            summary = _finish(
+                recipe,
+                exp,
+                trainer,
+                config,
+                config_name,
+                run_dir,
+                dev,
+                time.perf_counter() - start,
+                result.steps,
+                report=report,
+            )
         barrier()
         return summary
     finally:
         cleanup_distributed()
 
 
-def _finish(recipe: Any, exp: Any, trainer: Trainer, config: dict[str, Any], config_name: str, run_dir: Path,
-            device: torch.device, seconds: float, steps: int, *, report: bool) -> dict[str, Any]:
+def _finish(
+    recipe: Any,
+    exp: Any,
+    trainer: Trainer,
+    config: dict[str, Any],
+    config_name: str,
+    run_dir: Path,
+    device: torch.device,
+    seconds: float,
+    steps: int,
+    *,
+    report: bool,
+) -> dict[str, Any]:
     """Test the best checkpoint, compute the baseline, write summary.json, safetensors and the report."""
     best = run_dir / "best.ckpt"
     if best.is_file():
@@ -209,8 +260,8 @@ def load_run(run_dir: str | Path) -> tuple[Any, dict[str, Any], Any]:
 
 def evaluate_run(run_dir: str | Path, *, device: str = "cpu") -> dict[str, float]:
     """Re-evaluate a run's best checkpoint on its test split."""
-    from .trainer import eval_batches
     from .tasks import move_to_device
+    from .trainer import eval_batches
 
     recipe, config, exp = load_run(run_dir)
     dev = resolve_device(device)

@@ -52,8 +52,13 @@ class Task:
 class ClassificationTask(Task):
     """Cross-entropy (optionally label-smoothed) on ``(inputs, targets)`` batches; top-1/top-k accuracy."""
 
-    def __init__(self, *, label_smoothing: float = 0.0, topk: tuple[int, ...] = (1,),
-                 loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        label_smoothing: float = 0.0,
+        topk: tuple[int, ...] = (1,),
+        loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+    ) -> None:
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1) (got {label_smoothing})")
         self.label_smoothing = label_smoothing

@@ -55,11 +55,13 @@ class ResumableBatchSampler(Sampler[list[int]]):
     resumed run sees exactly the batches the interrupted one would have seen next.
     """
 
-    def __init__(self, num_items: int, batch_size: int, *, seed: int, shuffle: bool = True, rank: int = 0,
-                 world_size: int = 1) -> None:
+    def __init__(
+        self, num_items: int, batch_size: int, *, seed: int, shuffle: bool = True, rank: int = 0, world_size: int = 1
+    ) -> None:
         if batch_size <= 0 or batch_size % world_size:
-            raise ValueError(f"train.batch_size must be a positive multiple of the {world_size} processes "
-                             f"(got {batch_size})")
+            raise ValueError(
+                f"train.batch_size must be a positive multiple of the {world_size} processes (got {batch_size})"
+            )
         if num_items < batch_size:
             raise ValueError(f"the training set has {num_items} items, fewer than train.batch_size={batch_size}")
         self.num_items, self.batch_size, self.seed, self.shuffle = num_items, batch_size, seed, shuffle
@@ -88,8 +90,9 @@ class ResumableBatchSampler(Sampler[list[int]]):
             yield order[lo : lo + shard].tolist()
 
 
-def iterate_batches(dataset: Dataset, batch_sampler: Any, *, num_workers: int = 0,
-                    collate_fn: Any = None) -> Iterator[Any]:
+def iterate_batches(
+    dataset: Dataset, batch_sampler: Any, *, num_workers: int = 0, collate_fn: Any = None
+) -> Iterator[Any]:
     """Batches for the index lists of ``batch_sampler``; tensor datasets are sliced without a loader."""
     if isinstance(dataset, TensorDataset) and collate_fn is None:
         for idx in batch_sampler:
@@ -123,10 +126,22 @@ class Trainer:
         dist: rank information from :func:`~paperzoo.engine.distributed.init_distributed`.
     """
 
-    def __init__(self, *, model: nn.Module, task: Task, train_set: Dataset, val_set: Dataset | None,
-                 config: Mapping[str, Any], run_dir: Path | None, device: torch.device, metric: str,
-                 higher_is_better: bool, dist: DistInfo | None = None, quiet: bool = False,
-                 collate_fn: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        model: nn.Module,
+        task: Task,
+        train_set: Dataset,
+        val_set: Dataset | None,
+        config: Mapping[str, Any],
+        run_dir: Path | None,
+        device: torch.device,
+        metric: str,
+        higher_is_better: bool,
+        dist: DistInfo | None = None,
+        quiet: bool = False,
+        collate_fn: Any = None,
+    ) -> None:
         self.cfg = config
         self.train_cfg = config["train"]
         self.task = task
@@ -157,8 +172,11 @@ class Trainer:
         self.autocast = (lambda: torch.autocast("cuda", dtype=self.amp_dtype)) if amp else nullcontext
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp and self.amp_dtype == torch.float16)
         self.sampler = ResumableBatchSampler(
-            len(train_set), int(self.train_cfg["batch_size"]), seed=int(config.get("seed", 0)),
-            rank=self.dist.rank, world_size=self.dist.world_size,
+            len(train_set),
+            int(self.train_cfg["batch_size"]),
+            seed=int(config.get("seed", 0)),
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
         )
         self.step = 0
         self.batches_consumed = 0
@@ -209,9 +227,9 @@ class Trainer:
         num_workers = int(self.train_cfg.get("num_workers", 0))
         while True:
             self.sampler.set_position(self.batches_consumed)
-            for batch in iterate_batches(self.train_set, self.sampler, num_workers=num_workers,
-                                         collate_fn=self.collate_fn):
-                yield batch
+            yield from iterate_batches(
+                self.train_set, self.sampler, num_workers=num_workers, collate_fn=self.collate_fn
+            )
 
     def evaluate(self, dataset: Dataset | None = None) -> dict[str, float]:
         """Metrics of the task on ``dataset`` (the validation set by default), computed on rank 0."""
@@ -240,8 +258,10 @@ class Trainer:
                 self.last_eval = self.evaluate()
                 self.logger.log(self.step, "val", self.last_eval)
                 if self.metric not in self.last_eval:
-                    raise KeyError(f"the task's evaluation has no metric {self.metric!r} "
-                                   f"(it has {', '.join(sorted(self.last_eval))})")
+                    raise KeyError(
+                        f"the task's evaluation has no metric {self.metric!r} "
+                        f"(it has {', '.join(sorted(self.last_eval))})"
+                    )
                 value = self.last_eval[self.metric]
                 if math.isfinite(value) and self._is_better(value):
                     self.best_value, self.best_step = value, self.step
@@ -258,8 +278,9 @@ class Trainer:
         log_every = max(1, int(self.train_cfg.get("log_every", 10)))
         stream = self._batches()
         self.model.train()
-        bar = progress(total=self.total_steps, initial=self.step, desc="train",
-                       quiet=self.quiet or not self.dist.is_main)
+        bar = progress(
+            total=self.total_steps, initial=self.step, desc="train", quiet=self.quiet or not self.dist.is_main
+        )
         try:
             while self.step < self.total_steps:
                 self.optimizer.zero_grad(set_to_none=True)

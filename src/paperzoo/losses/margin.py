@@ -145,9 +145,19 @@ class MarginLoss(nn.Module):
         )
 
     def properties(self) -> dict[str, bool]:
-        names = ("convex", "strictly_convex", "strongly_convex", "differentiable", "twice_differentiable",
-                 "lipschitz_continuous", "locally_lipschitz_continuous", "clipable", "classification_calibrated",
-                 "fisher_consistent", "minimizable")
+        names = (
+            "convex",
+            "strictly_convex",
+            "strongly_convex",
+            "differentiable",
+            "twice_differentiable",
+            "lipschitz_continuous",
+            "locally_lipschitz_continuous",
+            "clipable",
+            "classification_calibrated",
+            "fisher_consistent",
+            "minimizable",
+        )
         return {n: bool(getattr(self, n)) for n in names}
 
     # --- autograd-aware evaluation ----------------------------------------------------------
@@ -157,8 +167,9 @@ class MarginLoss(nn.Module):
 
     def forward(self, output: Tensor, target: Tensor) -> Tensor:
         if output.shape != target.shape:
-            raise ValueError(f"output and target must have the same shape (got {tuple(output.shape)} and "
-                             f"{tuple(target.shape)})")
+            raise ValueError(
+                f"output and target must have the same shape (got {tuple(output.shape)} and {tuple(target.shape)})"
+            )
         check_margin_targets(target)
         losses = self.agreement_loss(target.to(output.dtype) * output)
         if self.reduction == "mean":
@@ -342,7 +353,7 @@ class SigmoidLoss(MarginLoss):
         return 1 - torch.tanh(a)
 
     def deriv(self, a: Tensor) -> Tensor:
-        return -(1 / torch.cosh(a)) ** 2
+        return -((1 / torch.cosh(a)) ** 2)
 
     def deriv2(self, a: Tensor) -> Tensor:
         return 2 * torch.tanh(a) * (1 / torch.cosh(a)) ** 2
@@ -427,4 +438,3 @@ def margin_loss(name: str, **kwargs: float) -> MarginLoss:
     if name not in MARGIN_LOSSES:
         raise ValueError(f"unknown margin loss {name!r}; choose from {', '.join(MARGIN_LOSSES)}")
     return MARGIN_LOSSES[name](**kwargs)
-

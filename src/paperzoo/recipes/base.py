@@ -26,13 +26,36 @@ BASE_CONFIG: dict[str, Any] = {
     "seed": 0,
     "model": {"name": "", "kwargs": {}},
     "data": {"name": "", "path": None},
-    "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0,
-              "betas": [0.9, 0.999], "eps": 1e-8},
-    "schedule": {"name": "constant", "warmup_steps": 0, "step_size": 0, "milestones": [], "gamma": 0.1,
-                 "min_lr_ratio": 0.0},
-    "train": {"steps": 100, "batch_size": 64, "eval_batch_size": 512, "accumulate": 1, "grad_clip": 0.0,
-              "amp": False, "eval_every": 50, "ckpt_every": 50, "log_every": 10, "num_workers": 0,
-              "tensorboard": True},
+    "optim": {
+        "name": "sgd",
+        "lr": 0.1,
+        "momentum": 0.9,
+        "nesterov": False,
+        "weight_decay": 0.0,
+        "betas": [0.9, 0.999],
+        "eps": 1e-8,
+    },
+    "schedule": {
+        "name": "constant",
+        "warmup_steps": 0,
+        "step_size": 0,
+        "milestones": [],
+        "gamma": 0.1,
+        "min_lr_ratio": 0.0,
+    },
+    "train": {
+        "steps": 100,
+        "batch_size": 64,
+        "eval_batch_size": 512,
+        "accumulate": 1,
+        "grad_clip": 0.0,
+        "amp": False,
+        "eval_every": 50,
+        "ckpt_every": 50,
+        "log_every": 10,
+        "num_workers": 0,
+        "tensorboard": True,
+    },
     "task": {},
 }
 
@@ -102,8 +125,9 @@ class Recipe:
         """The baseline's value of ``metric`` on the test split."""
         raise NotImplementedError
 
-    def finish(self, exp: Experiment, test_metrics: dict[str, float], run_dir: Path | None,
-               config: dict[str, Any]) -> Finish:
+    def finish(
+        self, exp: Experiment, test_metrics: dict[str, float], run_dir: Path | None, config: dict[str, Any]
+    ) -> Finish:
         """Extra metrics, tables and plots (written to ``run_dir / "plots"``) after training."""
         return Finish()
 

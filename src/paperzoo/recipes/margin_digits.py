@@ -71,8 +71,10 @@ class MarginBankTask(Task):
         scores = model(x)
         scores = scores[:, None] if scores.dim() == 1 else scores
         if scores.shape[1] != len(self.losses):
-            raise ValueError(f"the model gives {scores.shape[1]} scores per input; the task has {len(self.losses)} "
-                             "losses (set model.kwargs.num_outputs)")
+            raise ValueError(
+                f"the model gives {scores.shape[1]} scores per input; the task has {len(self.losses)} "
+                "losses (set model.kwargs.num_outputs)"
+            )
         return scores  # (B, K)
 
     def per_loss(self, scores: Tensor, y: Tensor) -> Tensor:
@@ -107,11 +109,23 @@ class MarginBankTask(Task):
 QUICK = merge_config(BASE_CONFIG, {})
 QUICK.update(
     model={"name": "linear", "kwargs": {}},
-    data={"name": "digits_binary", "path": None, "positive_digits": [0, 2, 4, 6, 8], "val_fraction": 0.15,
-          "test_fraction": 0.25, "standardize": True},
+    data={
+        "name": "digits_binary",
+        "path": None,
+        "positive_digits": [0, 2, 4, 6, 8],
+        "val_fraction": 0.15,
+        "test_fraction": 0.25,
+        "standardize": True,
+    },
     optim={**BASE_CONFIG["optim"], "name": "adam", "lr": 0.01},
-    train={**BASE_CONFIG["train"], "steps": 600, "batch_size": 64, "eval_every": 100, "ckpt_every": 100,
-           "log_every": 10},
+    train={
+        **BASE_CONFIG["train"],
+        "steps": 600,
+        "batch_size": 64,
+        "eval_every": 100,
+        "ckpt_every": 100,
+        "log_every": 10,
+    },
     task={"losses": list(MARGIN_LOSSES), "gamma": 2.0, "q": 1.0},
 )
 FULL = copy.deepcopy(QUICK)
@@ -122,8 +136,12 @@ FULL["schedule"].update(name="cosine", warmup_steps=100)
 class MarginDigits(Recipe):
     def _data(self, config: dict[str, Any]) -> BinarySplits:
         d = config["data"]
-        common = dict(seed=config["seed"], val_fraction=d["val_fraction"], test_fraction=d["test_fraction"],
-                      standardize=d["standardize"])
+        common = dict(
+            seed=config["seed"],
+            val_fraction=d["val_fraction"],
+            test_fraction=d["test_fraction"],
+            standardize=d["standardize"],
+        )
         if d.get("path"):
             return svmlight_binary(path=d["path"], **common)
         return digits_binary(positive_digits=tuple(d["positive_digits"]), **common)
@@ -132,28 +150,53 @@ class MarginDigits(Recipe):
         splits = self._data(config)
         t = config["task"]
         losses = build_losses(t["losses"], gamma=t["gamma"], q=t["q"])
-        model = create_model(config["model"]["name"], in_features=splits.num_features, num_outputs=len(losses),
-                             **config["model"]["kwargs"])
-        return Experiment(model=model, task=MarginBankTask(losses), train_set=splits.train, val_set=splits.val,
-                          test_set=splits.test, info={"data": splits.source})
+        model = create_model(
+            config["model"]["name"],
+            in_features=splits.num_features,
+            num_outputs=len(losses),
+            **config["model"]["kwargs"],
+        )
+        return Experiment(
+            model=model,
+            task=MarginBankTask(losses),
+            train_set=splits.train,
+            val_set=splits.val,
+            test_set=splits.test,
+            info={"data": splits.source},
+        )
 
     def baseline_value(self, exp: Experiment, config: dict[str, Any]) -> float:
         return majority_class_accuracy(exp.train_set.tensors[1], exp.test_set.tensors[1])
 
-    def finish(self, exp: Experiment, test_metrics: dict[str, float], run_dir: Path | None,
-               config: dict[str, Any]) -> Finish:
+    def finish(
+        self, exp: Experiment, test_metrics: dict[str, float], run_dir: Path | None, config: dict[str, Any]
+    ) -> Finish:
         task: MarginBankTask = exp.task  # type: ignore[assignment]
         rows = []
         for loss, name in zip(task.losses, task.names):
             p = loss.properties()
-            rows.append([name, round(test_metrics[f"acc/{name}"], 4), p["convex"], p["differentiable"],
-                         p["lipschitz_continuous"], p["classification_calibrated"]])
+            rows.append(
+                [
+                    name,
+                    round(test_metrics[f"acc/{name}"], 4),
+                    p["convex"],
+                    p["differentiable"],
+                    p["lipschitz_continuous"],
+                    p["classification_calibrated"],
+                ]
+            )
         if run_dir is not None:
             plot_losses(task.losses, run_dir / "plots" / "losses.png")
-            plot_accuracy(task.names, [r[1] for r in rows], self.baseline_value(exp, config),
-                          run_dir / "plots" / "test_accuracy.png")
-        table = {"columns": ["loss", "test acc", "convex", "differentiable", "Lipschitz", "class-calibrated"],
-                 "rows": rows}
+            plot_accuracy(
+                task.names,
+                [r[1] for r in rows],
+                self.baseline_value(exp, config),
+                run_dir / "plots" / "test_accuracy.png",
+            )
+        table = {
+            "columns": ["loss", "test acc", "convex", "differentiable", "Lipschitz", "class-calibrated"],
+            "rows": rows,
+        }
         return Finish(tables={"test accuracy per margin loss": table})
 
 
@@ -177,7 +220,7 @@ def plot_losses(losses: list[MarginLoss], path: Path) -> Path:
         ax.set_ylim(-4.5, 5)
         ax.set_xlabel("agreement a = y·ŷ", fontsize=7)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(losses):]:
+    for ax in list(axes.flat)[len(losses) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()

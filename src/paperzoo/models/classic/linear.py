@@ -42,8 +42,9 @@ class LinearClassifier(nn.Module):
         x: (B, D) → (B, K), or (B,) when ``num_outputs == 1``.
     """
 
-    def __init__(self, in_features: int = 64, num_outputs: int = 1, *, bias: bool = True,
-                 init_std: float = 0.01) -> None:
+    def __init__(
+        self, in_features: int = 64, num_outputs: int = 1, *, bias: bool = True, init_std: float = 0.01
+    ) -> None:
         super().__init__()
         if in_features <= 0:
             raise ValueError(f"in_features must be > 0 (got {in_features})")
@@ -74,14 +75,19 @@ def _build(defaults: dict[str, Any], overrides: dict[str, Any]) -> LinearClassif
     return LinearClassifier(**{**defaults, **overrides})
 
 
-@register_model(paper=BARTLETT_2006, reference="sklearn.linear_model.SGDClassifier (coef_ + intercept_)",
-                reference_params=65, input_size=(64,))
+@register_model(
+    paper=BARTLETT_2006,
+    reference="sklearn.linear_model.SGDClassifier (coef_ + intercept_)",
+    reference_params=65,
+    input_size=(64,),
+)
 def linear(**kwargs: Any) -> LinearClassifier:
     """Binary linear classifier on the 64 pixels of scikit-learn's 8×8 digits."""
     return _build(dict(in_features=64, num_outputs=1), kwargs)
 
 
-@register_model(paper=BARTLETT_2006, reference="sklearn.linear_model.SGDClassifier (coef_ + intercept_)",
-                input_size=(8,))
+@register_model(
+    paper=BARTLETT_2006, reference="sklearn.linear_model.SGDClassifier (coef_ + intercept_)", input_size=(8,)
+)
 def linear_tiny(**kwargs: Any) -> LinearClassifier:
     return _build(dict(in_features=8, num_outputs=1), kwargs)

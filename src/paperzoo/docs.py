@@ -1,0 +1,138 @@
+"""Generate ``docs/models.md`` and the README's system table from the registry (``make docs``).
+
+``python -m paperzoo.docs`` rewrites both; ``python -m paperzoo.docs --check`` exits non-zero when
+either is out of date (a test runs the check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .registry import get_model_entry, get_recipe, list_models, list_recipes
+
+__all__ = ["SYSTEMS", "render_models_md", "render_system_table", "update_readme"]
+
+ROOT = Path(__file__).resolve().parents[2]
+START, END = "<!-- systems:start -->", "<!-- systems:end -->"
+
+#: Every system of DESIGN.md, in its order: (domain, system, recipe names, issue that builds it).
+SYSTEMS: list[tuple[str, str, tuple[str, ...], int]] = [
+    ("losses", "margin-based losses (11, as in LossFunctions.jl)", ("margin_digits",), 2),
+    ("losses", "contrastive pair loss, NT-Xent/InfoNCE, max-margin ranking, BPR", (), 2),
+    ("image", "AlexNet, ZFNet, VGG, GoogLeNet, Inception v2/v3/v4, ResNet, ViT", (), 3),
+    ("recsys", "BERT4Rec (+ popularity, MF-BPR, SASRec, GRU4Rec)", (), 4),
+    ("video", "Two-stream, TSN, C3D, R(2+1)D, I3D, S3D, SlowFast, X3D, ViViT, TimeSformer, MViT, ...", (), 5),
+    ("generative", "VQ-VAE, VQ-VAE-2 (+ PixelCNN/PixelSNAIL priors, rejection sampling)", (), 6),
+    ("generative", "DDPM, WaveGrad, CausalGAN", (), 7),
+    ("video + language", "HowTo100M joint embedding, HERO", (), 0),
+    ("graph", "GCN, graph Fourier transform, Cluster-GCN, HGT, metapath2vec, GIN", (), 0),
+    ("recsys", "PCRec", (), 0),
+    ("self-supervised", "SimCLR v1/v2", (), 0),
+    ("kernels", "spectral mixture kernel (random Fourier features), Implicit Kernel Attention", (), 0),
+    ("deployment", "single machine, torchrun DDP, Kubernetes (Kustomize, minikube overlay)", (), 2),
+]
+
+TESTED_WITHOUT_RECIPE = {
+    "contrastive pair loss, NT-Xent/InfoNCE, max-margin ranking, BPR": "implemented; tested against naive loops "
+    "(trained by the SimCLR, HowTo100M and recommendation recipes when they land)",
+    "single machine, torchrun DDP, Kubernetes (Kustomize, minikube overlay)": "implemented; 2-process DDP test, "
+    "`kubectl kustomize` render test",
+}
+
+
+def _status(system: str, recipes: tuple[str, ...], issue: int) -> tuple[str, str]:
+    registered = set(list_recipes())
+    if recipes and all(r in registered for r in recipes):
+        cmds = "<br>".join(f"`paperzoo train {r}`" for r in recipes)
+        return "implemented", cmds
+    if system in TESTED_WITHOUT_RECIPE:
+        return TESTED_WITHOUT_RECIPE[system], "`make test`"
+    return (f"planned (issue {issue})" if issue else "planned"), "—"
+
+
+def render_system_table() -> str:
+    lines = ["| domain | system | status | reproduce |", "|---|---|---|---|"]
+    for domain, system, recipes, issue in SYSTEMS:
+        status, cmd = _status(system, recipes, issue)
+        lines.append(f"| {domain} | {system} | {status} | {cmd} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_models_md() -> str:
+    """One section per model family: variants, parameters (ours = reference, checked on meta), paper, reference."""
+    import torch
+
+    from .registry import create_model
+
+    out = ["# Models", "", "Generated from the registry by `make docs`; do not edit by hand.", ""]
+    families: dict[tuple[str, str], list[str]] = {}
+    for name in list_models():
+        entry = get_model_entry(name)
+        families.setdefault((entry.domain, entry.family), []).append(name)
+    for (domain, family), names in sorted(families.items()):
+        first = get_model_entry(names[0])
+        out += [
+            f"## {domain} / {family}",
+            "",
+            f"Paper: {first.paper.cite()}",
+            "",
+            "| model | parameters | reference parameters | input | reference implementation |",
+            "|---|---:|---:|---|---|",
+        ]
+        for name in names:
+            entry = get_model_entry(name)
+            with torch.device("meta"):
+                params = sum(p.numel() for p in create_model(name).parameters())
+            ref = f"{entry.reference_params:,}" if entry.reference_params is not None else "—"
+            size = "×".join(map(str, entry.input_size)) if entry.input_size else "—"
+            out.append(f"| `{name}` | {params:,} | {ref} | {size} | {entry.reference} |")
+        out.append("")
+    out += [
+        "# Recipes",
+        "",
+        "| recipe | system | metric | baseline | paper's number | claim |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in list_recipes():
+        r = get_recipe(name)
+        paper = (
+            "—"
+            if r.paper_number is None or r.paper_number.value is None
+            else (f"{r.paper_number.value} ({r.paper_number.protocol}, {r.paper_number.source})")
+        )
+        out.append(
+            f"| `{name}` | {r.system} | {r.metric} ({'↑' if r.higher_is_better else '↓'}) | {r.baseline} "
+            f"| {paper} | {r.claim} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def update_readme(text: str) -> str:
+    if START not in text or END not in text:
+        raise ValueError(f"README.md lacks the {START} / {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{render_system_table()}{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m paperzoo.docs")
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/models.md or README.md is stale")
+    args = parser.parse_args(argv)
+    readme, models = ROOT / "README.md", ROOT / "docs" / "models.md"
+    want = {readme: update_readme(readme.read_text(encoding="utf-8")), models: render_models_md()}
+    stale = [p for p, text in want.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+    if args.check:
+        for p in stale:
+            print(f"{p.relative_to(ROOT)} is out of date; run `make docs`", file=sys.stderr)
+        return 1 if stale else 0
+    for p in stale:
+        p.write_text(want[p], encoding="utf-8")
+        print(f"wrote {p.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

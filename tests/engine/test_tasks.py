@@ -1,0 +1,101 @@
+"""ClassificationTask metrics against a hand-written loop."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from paperzoo.engine.tasks import ClassificationTask
+
+
+def _model():
+    model = nn.Linear(2, 4)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.5, 0.5]]))
+        model.bias.copy_(torch.tensor([0.0, 0.1, 0.2, -0.3]))
+    return model
+
+
+X = torch.tensor([[2.0, 0.0], [0.0, 3.0], [-1.0, -1.0], [1.0, 1.0], [0.0, 0.0], [-2.0, 1.0], [1.0, 2.0]])
+Y = torch.tensor([0, 3, 2, 1, 1, 3, 3])
+
+
+def _naive(model, x, y, ks, smoothing=0.0):
+    """Loop over examples: softmax cross-entropy (with label smoothing) and top-k membership by sorting."""
+    n_classes = 4
+    loss_sum, correct = 0.0, dict.fromkeys(ks, 0)
+    for xi, yi in zip(x.tolist(), y.tolist()):
+        w, b = model.weight.tolist(), model.bias.tolist()
+        logits = [sum(w[c][j] * xi[j] for j in range(2)) + b[c] for c in range(n_classes)]
+        m = max(logits)
+        log_z = m + math.log(sum(math.exp(v - m) for v in logits))
+        logp = [v - log_z for v in logits]
+        target = [(1 - smoothing) * (c == yi) + smoothing / n_classes for c in range(n_classes)]
+        loss_sum += -sum(t * lp for t, lp in zip(target, logp))
+        ranked = sorted(range(n_classes), key=lambda c: -logits[c])
+        for k in ks:
+            correct[k] += yi in ranked[:k]
+    n = len(y)
+    return loss_sum / n, {k: correct[k] / n for k in ks}
+
+
+def test_naive_reference_is_not_trivial():
+    loss, acc = _naive(_model(), X, Y, (1, 2, 3))
+    # by hand: top-1 predictions [0, 1, 2, 1, 2, 2, 1] -> rows 0, 2, 3 right; the second choices of
+    # rows 1, 4 and 6 are their targets; row 5's target (class 3) is only its third choice
+    assert acc[1] == pytest.approx(3 / 7)
+    assert acc[2] == pytest.approx(6 / 7)
+    assert acc[3] == pytest.approx(1.0)
+    assert loss > 0
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_evaluate_matches_naive_loop(smoothing):
+    model = _model()
+    task = ClassificationTask(topk=(1, 2, 3), label_smoothing=smoothing)
+    batches = [(X[:3], Y[:3]), (X[3:5], Y[3:5]), (X[5:], Y[5:])]  # uneven batches: weighted by size
+    out = task.evaluate(model, batches)
+    loss, acc = _naive(model, X, Y, (1, 2, 3), smoothing)
+    assert set(out) == {"loss", "acc", "acc@2", "acc@3"}
+    assert out["loss"] == pytest.approx(loss, rel=1e-5)
+    assert out["acc"] == pytest.approx(acc[1])
+    assert out["acc@2"] == pytest.approx(acc[2])
+    assert out["acc@3"] == pytest.approx(acc[3])
+
+
+def test_evaluate_does_not_depend_on_batching():
+    model = _model()
+    task = ClassificationTask(topk=(1, 2))
+    whole = task.evaluate(model, [(X, Y)])
+    split = task.evaluate(model, [(X[i : i + 1], Y[i : i + 1]) for i in range(len(X))])
+    assert whole == pytest.approx(split)
+
+
+def test_smoothing_changes_the_loss():
+    model = _model()
+    plain = ClassificationTask().evaluate(model, [(X, Y)])["loss"]
+    smooth = ClassificationTask(label_smoothing=0.2).evaluate(model, [(X, Y)])["loss"]
+    assert plain != pytest.approx(smooth)
+
+
+def test_training_step_loss_and_acc():
+    model = _model()
+    out = ClassificationTask().training_step(model, (X, Y))
+    loss, acc = _naive(model, X, Y, (1,))
+    assert out.loss.requires_grad
+    assert out.loss.item() == pytest.approx(loss, rel=1e-5)
+    assert out.logs["acc"] == pytest.approx(acc[1])
+
+
+def test_custom_loss_fn_is_used():
+    task = ClassificationTask(loss_fn=lambda logits, y: logits.sum() * 0 + 1.5)
+    assert task.evaluate(_model(), [(X, Y)])["loss"] == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, 1.5])
+def test_label_smoothing_out_of_range(value):
+    with pytest.raises(ValueError, match=rf"label_smoothing must be in \[0, 1\) \(got {value}\)"):
+        ClassificationTask(label_smoothing=value)

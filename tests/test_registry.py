@@ -1,0 +1,58 @@
+"""Registry sweep: every tiny model trains (forward, backward, gradient on every parameter); every full
+variant's parameter count equals its reference implementation's, counted on the meta device."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import paperzoo
+from paperzoo.registry import RegistryError, get_model_entry
+
+TINY = paperzoo.list_models(tiny=True)
+FULL = [n for n in paperzoo.list_models(tiny=False) if get_model_entry(n).reference_params is not None]
+
+
+def test_every_family_has_a_tiny_variant() -> None:
+    families = {get_model_entry(n).family for n in paperzoo.list_models()}
+    tiny_families = {get_model_entry(n).family for n in TINY}
+    assert families == tiny_families
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_tiny_forward_backward(name: str) -> None:
+    torch.manual_seed(0)
+    entry = get_model_entry(name)
+    model = paperzoo.create_model(name)
+    x = torch.randn(2, *entry.input_size)
+    out = model(x)
+    assert torch.isfinite(out).all()
+    out.float().pow(2).sum().backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"no gradient for {missing}"
+    with pytest.raises(ValueError, match="expected"):
+        model(torch.randn(2, *[s + 1 for s in entry.input_size]))
+
+
+@pytest.mark.parametrize("name", FULL)
+def test_full_variant_parameter_count_matches_reference(name: str) -> None:
+    with torch.device("meta"):
+        model = paperzoo.create_model(name)
+    assert sum(p.numel() for p in model.parameters()) == get_model_entry(name).reference_params
+
+
+def test_create_model_overrides_and_errors() -> None:
+    assert paperzoo.create_model("linear", in_features=None).in_features == 64  # None keeps the default
+    assert paperzoo.create_model("linear", num_outputs=3).num_outputs == 3
+    with pytest.raises(RegistryError, match="did you mean linear"):
+        paperzoo.create_model("linaer")
+    with pytest.raises(ValueError, match="in_features must be > 0"):
+        paperzoo.create_model("linear", in_features=0)
+    assert paperzoo.list_models("lin*") == ["linear", "linear_tiny"]
+    assert paperzoo.list_models("lin*", tiny=False) == ["linear"]
+
+
+def test_generated_docs_are_up_to_date() -> None:
+    from paperzoo.docs import main
+
+    assert main(["--check"]) == 0, "run `make docs`"
