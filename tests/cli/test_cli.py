@@ -145,3 +145,22 @@ def test_bench(capsys) -> None:
     assert main(["bench", "linear_tiny", "--steps", "2", "--batch-size", "4"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["params"] == 9 and result["forward_ms"] > 0
+
+
+def test_reproduce_quick_writes_combined_report(tmp_path, capsys, monkeypatch) -> None:
+    # Shorten the quick config for the test; the row and links are what is checked here.
+    from paperzoo.registry import get_recipe
+
+    recipe = get_recipe("margin_digits")
+    quick = {
+        **recipe.configs["quick"],
+        "train": {**recipe.configs["quick"]["train"], "steps": 60, "tensorboard": False},
+    }
+    monkeypatch.setitem(recipe.configs, "quick", quick)
+    out = tmp_path / "repro"
+    assert main(["reproduce", "margin*", "--quick", "--quiet", "--out", str(out)]) == 0
+    md = (out / "report.md").read_text()
+    assert "margin_digits" in md and "majority class" in md and "1 of 1" in md
+    assert (out / "report.html").is_file() and (out / "margin_digits" / "report.md").is_file()
+    assert json.loads((out / "summary.json").read_text())[0]["recipe"] == "margin_digits"
+    assert main(["reproduce", "nothing*"]) == 2

@@ -10,7 +10,6 @@ import json
 import random
 import shlex
 import sys
-import time
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -151,7 +150,6 @@ def run_recipe(
         )
         if ckpt is not None:
             trainer.resume(ckpt)
-        start = time.perf_counter()
         try:
             result = trainer.fit()
         except TrainingDiverged as err:
@@ -168,7 +166,7 @@ def run_recipe(
                 config_name,
                 run_dir,
                 dev,
-                time.perf_counter() - start,
+                result.seconds,
                 result.steps,
                 report=report,
             )

@@ -183,6 +183,8 @@ class Trainer:
         self.best_value: float | None = None
         self.best_step: int | None = None
         self.last_eval: dict[str, float] = {}
+        self.seconds_before = 0.0  # training time spent before a resume
+        self._t0 = time.perf_counter()
         self.logger = MetricLogger(self.run_dir, tensorboard=bool(self.train_cfg.get("tensorboard", True)))
 
     # ------------------------------------------------------------------ state
@@ -197,6 +199,7 @@ class Trainer:
             "best_value": self.best_value,
             "best_step": self.best_step,
             "last_eval": dict(self.last_eval),
+            "seconds": self.seconds,
             "rng": capture_rng(),
         }
 
@@ -209,6 +212,7 @@ class Trainer:
         self.batches_consumed = int(state["batches_consumed"])
         self.best_value, self.best_step = state["best_value"], state["best_step"]
         self.last_eval = dict(state["last_eval"])
+        self.seconds_before = float(state.get("seconds", 0.0))
         restore_rng(state["rng"])
 
     def resume(self, checkpoint: Path) -> None:
@@ -216,6 +220,11 @@ class Trainer:
         self.load_state_dict(load_checkpoint(checkpoint, map_location=self.device))
         if self.run_dir is not None:
             truncate_metrics(self.run_dir / "metrics.csv", self.step)
+
+    @property
+    def seconds(self) -> float:
+        """Training time of the whole run, interrupted parts included."""
+        return self.seconds_before + time.perf_counter() - self._t0
 
     def _save(self, name: str) -> None:
         if self.run_dir is not None:
@@ -273,7 +282,7 @@ class Trainer:
 
     def fit(self) -> TrainResult:
         """Train until ``train.steps`` optimizer steps have been taken; returns the run's outcome."""
-        start = time.perf_counter()
+        self._t0 = time.perf_counter()
         clip = float(self.train_cfg.get("grad_clip", 0.0))
         log_every = max(1, int(self.train_cfg.get("log_every", 10)))
         stream = self._batches()
@@ -320,4 +329,4 @@ class Trainer:
         finally:
             bar.close()
             self.logger.close()
-        return TrainResult(self.step, time.perf_counter() - start, self.best_value, self.best_step, self.last_eval)
+        return TrainResult(self.step, self.seconds, self.best_value, self.best_step, self.last_eval)
