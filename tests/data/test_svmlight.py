@@ -153,7 +153,6 @@ def test_directory_is_not_a_file(tmp_path):
         read_svmlight(tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="a non-UTF-8 byte escapes as UnicodeDecodeError without the file name")
 def test_non_utf8_byte_is_a_data_format_error(tmp_path):
     path = tmp_path / "latin1.svm"
     path.write_bytes(b"+1 1:0.5 # caf\xe9\n-1 2:1\n")

@@ -169,7 +169,6 @@ def test_parse_overrides_unparseable_value():
         parse_overrides(["optim.betas=[1, 2"])
 
 
-@pytest.mark.xfail(strict=True, reason="PyYAML (YAML 1.1) reads 1e-3 as a string; see the report on parse_overrides")
 def test_parse_overrides_exponent_without_dot_is_a_float():
     assert parse_overrides(["optim.lr=1e-3"]) == {"optim": {"lr": 0.001}}
 

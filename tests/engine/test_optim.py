@@ -247,7 +247,6 @@ def test_build_scheduler_rejects_unknown_name_up_front():
         build_scheduler({"name": "warmup_cosine"}, opt, 10)
 
 
-@pytest.mark.xfail(strict=True, reason="with warmup_steps > 0, build_scheduler validates only step 0 (a warmup step)")
 def test_build_scheduler_rejects_unknown_name_up_front_even_with_warmup():
     opt = torch.optim.SGD(_params(), lr=0.1)
     with pytest.raises(ValueError, match="got 'warmup_cosine'"):

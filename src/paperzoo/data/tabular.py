@@ -101,8 +101,12 @@ def read_svmlight(path: str | Path, *, num_features: int | None = None) -> tuple
     labels: list[float] = []
     rows: list[tuple[list[int], list[float]]] = []
     max_index = 0
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
+    with open(path, "rb") as fh:
+        for lineno, raw_bytes in enumerate(fh, start=1):
+            try:
+                raw = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DataFormatError(path, f"not UTF-8 text ({err.reason} at byte {err.start})", lineno) from None
             line = raw.split("#", 1)[0].strip()
             if not line:
                 continue

@@ -10,6 +10,7 @@ what is allowed.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,17 @@ __all__ = ["ConfigError", "merge_config", "parse_overrides", "load_yaml", "dump_
 
 class ConfigError(ValueError):
     """A config key or value that the recipe does not accept."""
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads YAML 1.2 floats such as ``1e-3`` (YAML 1.1 wants ``1.0e-3``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+|\.[0-9_]+(?:[eE][-+]?[0-9]+)?)$"),
+    list("-+0123456789."),
+)
 
 
 def _type_name(value: Any) -> str:
@@ -89,7 +101,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
         if not key or any(not part for part in key.split(".")):
             raise ConfigError(f"--set has an empty key in {item!r}")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = yaml.load(raw, Loader=_Loader) if raw.strip() else ""
         except yaml.YAMLError as err:
             raise ConfigError(f"--set {key}: cannot parse value {raw!r} ({err.__class__.__name__})") from None
         node = result
@@ -108,7 +120,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""

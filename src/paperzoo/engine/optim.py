@@ -84,5 +84,6 @@ def lr_multiplier(cfg: Mapping[str, Any], step: int, total_steps: int) -> float:
 def build_scheduler(
     cfg: Mapping[str, Any], optimizer: torch.optim.Optimizer, total_steps: int
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    lr_multiplier(cfg, 0, total_steps)  # validate now rather than mid-run
+    # Validate now rather than mid-run: evaluate the schedule just after warm-up, where its own rule applies.
+    lr_multiplier(cfg, int(cfg.get("warmup_steps", 0)), total_steps)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_multiplier(cfg, s, total_steps))
