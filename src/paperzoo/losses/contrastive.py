@@ -28,11 +28,12 @@ Papers and equations implemented here:
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ._common import Reduction, check_margin, check_reduction, reduce
 
 __all__ = [
     "ContrastivePairLoss",
@@ -42,16 +43,10 @@ __all__ = [
     "nt_xent_loss",
 ]
 
-Reduction = Literal["mean", "sum", "none"]
-_REDUCTIONS = ("mean", "sum", "none")
-
 
 # ----------------------------------------------------------------------------------------------------------------------
 # Validation helpers
 # ----------------------------------------------------------------------------------------------------------------------
-def _check_reduction(reduction: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS} (got {reduction!r})")
 
 
 def _check_temperature(temperature: float) -> None:
@@ -60,24 +55,11 @@ def _check_temperature(temperature: float) -> None:
         raise ValueError(f"temperature must be > 0 (got {temperature})")
 
 
-def _check_margin(margin: float) -> None:
-    if not (isinstance(margin, (int, float)) and margin >= 0 and math.isfinite(margin)):
-        raise ValueError(f"margin must be >= 0 (got {margin})")
-
-
 def _check_pair(a: Tensor, b: Tensor, name_a: str, name_b: str) -> None:
     if a.dim() != 2 or b.dim() != 2 or a.shape != b.shape:
         raise ValueError(f"expected {name_a} and {name_b} of shape (N, D), got {tuple(a.shape)} and {tuple(b.shape)}")
     if a.shape[0] == 0:
         raise ValueError(f"expected a non-empty batch, got {name_a} of shape {tuple(a.shape)}")
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
 
 
 def _safe_distance(sq_dist: Tensor) -> Tensor:
@@ -134,8 +116,8 @@ def contrastive_pair_loss(
             other than 0/1, a negative margin, or an unknown reduction.
     """
     _check_pair(x1, x2, "x1", "x2")
-    _check_margin(margin)
-    _check_reduction(reduction)
+    check_margin(margin)
+    check_reduction(reduction)
     same = torch.as_tensor(same, device=x1.device)
     if same.shape != (x1.shape[0],):
         raise ValueError(f"expected same of shape ({x1.shape[0]},), got {tuple(same.shape)}")
@@ -146,7 +128,7 @@ def contrastive_pair_loss(
     sq_dist = (x1 - x2).pow(2).sum(dim=1)
     dist = _safe_distance(sq_dist)
     loss = s * 0.5 * sq_dist + (1.0 - s) * 0.5 * (margin - dist).clamp_min(0.0).pow(2)
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 class ContrastivePairLoss(nn.Module):
@@ -162,8 +144,8 @@ class ContrastivePairLoss(nn.Module):
 
     def __init__(self, *, margin: float = 1.0, reduction: Reduction = "mean") -> None:
         super().__init__()
-        _check_margin(margin)
-        _check_reduction(reduction)
+        check_margin(margin)
+        check_reduction(reduction)
         self.margin = margin
         self.reduction = reduction
 
@@ -213,7 +195,7 @@ def nt_xent_loss(
     """
     _check_pair(z1, z2, "z1", "z2")
     _check_temperature(temperature)
-    _check_reduction(reduction)
+    check_reduction(reduction)
     n = z1.shape[0]
 
     z = F.normalize(torch.cat([z1, z2], dim=0), dim=1)  # (2N, D), unit rows -> dot product = cosine similarity
@@ -243,7 +225,7 @@ class NTXentLoss(nn.Module):
     def __init__(self, *, temperature: float = 0.5, reduction: Reduction = "mean") -> None:
         super().__init__()
         _check_temperature(temperature)
-        _check_reduction(reduction)
+        check_reduction(reduction)
         self.temperature = temperature
         self.reduction = reduction
 
@@ -303,7 +285,7 @@ def info_nce_loss(
     """
     _check_pair(query, keys_pos, "query", "keys_pos")
     _check_temperature(temperature)
-    _check_reduction(reduction)
+    check_reduction(reduction)
     b, d = query.shape
     if keys_neg is not None:
         ok = (keys_neg.dim() == 3 and keys_neg.shape[0] == b and keys_neg.shape[2] == d) or (

@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from ._common import check_reduction, reduce
+
 __all__ = [
     "MarginLoss",
     "ZeroOneLoss",
@@ -102,8 +104,7 @@ class MarginLoss(nn.Module):
 
     def __init__(self, *, reduction: str = "mean") -> None:
         super().__init__()
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none' (got {reduction!r})")
+        check_reduction(reduction)
         self.reduction = reduction
 
     # --- the three functions of the agreement ------------------------------------------------
@@ -171,12 +172,7 @@ class MarginLoss(nn.Module):
                 f"output and target must have the same shape (got {tuple(output.shape)} and {tuple(target.shape)})"
             )
         check_margin_targets(target)
-        losses = self.agreement_loss(target.to(output.dtype) * output)
-        if self.reduction == "mean":
-            return losses.mean()
-        if self.reduction == "sum":
-            return losses.sum()
-        return losses
+        return reduce(self.agreement_loss(target.to(output.dtype) * output), self.reduction)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"

@@ -22,12 +22,11 @@ Papers and equations implemented here:
 
 from __future__ import annotations
 
-import math
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ._common import Reduction, check_margin, check_reduction
 
 __all__ = [
     "BPRLoss",
@@ -35,19 +34,6 @@ __all__ = [
     "bpr_loss",
     "max_margin_ranking_loss",
 ]
-
-Reduction = Literal["mean", "sum", "none"]
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _check_reduction(reduction: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS} (got {reduction!r})")
-
-
-def _check_margin(margin: float) -> None:
-    if not (isinstance(margin, (int, float)) and margin >= 0 and math.isfinite(margin)):
-        raise ValueError(f"margin must be >= 0 (got {margin})")
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -86,8 +72,8 @@ def max_margin_ranking_loss(sim: Tensor, *, margin: float = 0.1, reduction: Redu
     """
     if sim.dim() != 2 or sim.shape[0] != sim.shape[1] or sim.shape[0] < 2:
         raise ValueError(f"expected a square similarity matrix of shape (B, B) with B >= 2, got {tuple(sim.shape)}")
-    _check_margin(margin)
-    _check_reduction(reduction)
+    check_margin(margin)
+    check_reduction(reduction)
     b = sim.shape[0]
 
     pos = sim.diagonal()
@@ -117,8 +103,8 @@ class MaxMarginRankingLoss(nn.Module):
 
     def __init__(self, *, margin: float = 0.1, reduction: Reduction = "mean") -> None:
         super().__init__()
-        _check_margin(margin)
-        _check_reduction(reduction)
+        check_margin(margin)
+        check_reduction(reduction)
         self.margin = margin
         self.reduction = reduction
 
@@ -164,7 +150,7 @@ def bpr_loss(pos_scores: Tensor, neg_scores: Tensor, *, reduction: Reduction = "
         raise ValueError(
             f"expected neg_scores of shape (B,) or (B, K) with B = {b} and K >= 1, got {tuple(neg_scores.shape)}"
         )
-    _check_reduction(reduction)
+    check_reduction(reduction)
 
     pos = pos_scores if neg_scores.dim() == 1 else pos_scores[:, None]
     loss = -F.logsigmoid(pos - neg_scores)
@@ -188,7 +174,7 @@ class BPRLoss(nn.Module):
 
     def __init__(self, *, reduction: Reduction = "mean") -> None:
         super().__init__()
-        _check_reduction(reduction)
+        check_reduction(reduction)
         self.reduction = reduction
 
     def forward(self, pos_scores: Tensor, neg_scores: Tensor) -> Tensor:
