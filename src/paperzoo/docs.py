@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .registry import get_model_entry, get_recipe, list_models, list_recipes
+from .registry import count_params, get_model_entry, get_recipe, list_models, list_recipes
 
 __all__ = ["SYSTEMS", "render_models_md", "render_system_table", "update_readme"]
 
@@ -62,10 +62,6 @@ def render_system_table() -> str:
 
 def render_models_md() -> str:
     """One section per model family: variants, parameters (ours = reference, checked on meta), paper, reference."""
-    import torch
-
-    from .registry import create_model
-
     out = ["# Models", "", "Generated from the registry by `make docs`; do not edit by hand.", ""]
     families: dict[tuple[str, str], list[str]] = {}
     for name in list_models():
@@ -83,8 +79,7 @@ def render_models_md() -> str:
         ]
         for name in names:
             entry = get_model_entry(name)
-            with torch.device("meta"):
-                params = sum(p.numel() for p in create_model(name).parameters())
+            params = count_params(name)
             ref = f"{entry.reference_params:,}" if entry.reference_params is not None else "—"
             size = "×".join(map(str, entry.input_size)) if entry.input_size else "—"
             out.append(f"| `{name}` | {params:,} | {ref} | {size} | {entry.reference} |")

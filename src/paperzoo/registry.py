@@ -25,6 +25,7 @@ __all__ = [
     "register_dataset",
     "register_recipe",
     "create_model",
+    "count_params",
     "create_dataset",
     "get_model_entry",
     "get_dataset_entry",
@@ -242,6 +243,15 @@ def create_model(name: str, **overrides: Any) -> Any:
         if bad:
             raise ValueError(f"model {name!r} does not accept {bad}; allowed: {sorted(sig.parameters)}")
     return entry.fn(**kwargs)
+
+
+def count_params(name: str) -> int:
+    """Parameter count of a registered model's default variant, built on the ``meta`` device (no memory used)."""
+    import torch
+
+    with torch.device("meta"):
+        model = create_model(name)
+    return sum(p.numel() for p in model.parameters())
 
 
 def create_dataset(name: str, **kwargs: Any) -> Any:

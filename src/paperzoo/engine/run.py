@@ -258,14 +258,16 @@ def load_run(run_dir: str | Path) -> tuple[Any, dict[str, Any], Any]:
 
 def evaluate_run(run_dir: str | Path, *, device: str = "cpu") -> dict[str, float]:
     """Re-evaluate a run's best checkpoint on its test split."""
-    from .tasks import move_to_device
-    from .trainer import eval_batches
+    from .trainer import evaluate_dataset
 
-    recipe, config, exp = load_run(run_dir)
+    _recipe, config, exp = load_run(run_dir)
     dev = resolve_device(device)
-    model = exp.model.to(dev).eval()
     dataset = exp.test_set if exp.test_set is not None else exp.val_set
-    bs = int(config["train"]["eval_batch_size"])
-    batches = (move_to_device(b, dev) for b in eval_batches(dataset, bs, collate_fn=exp.collate_fn))
-    with torch.no_grad():
-        return {k: float(v) for k, v in exp.task.evaluate(model, batches).items()}
+    return evaluate_dataset(
+        exp.task,
+        exp.model.to(dev).eval(),
+        dataset,
+        batch_size=int(config["train"]["eval_batch_size"]),
+        device=dev,
+        collate_fn=exp.collate_fn,
+    )

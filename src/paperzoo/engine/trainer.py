@@ -31,7 +31,7 @@ from .logging import MetricLogger, progress, truncate_metrics
 from .optim import build_optimizer, build_scheduler
 from .tasks import Task, move_to_device
 
-__all__ = ["Trainer", "TrainResult", "TrainingDiverged", "ResumableBatchSampler", "iterate_batches"]
+__all__ = ["Trainer", "TrainResult", "TrainingDiverged", "ResumableBatchSampler", "iterate_batches", "evaluate_dataset"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -110,6 +110,15 @@ def eval_batches(dataset: Dataset, batch_size: int, *, num_workers: int = 0, col
     n = len(dataset)
     chunks = [list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)]
     return iterate_batches(dataset, chunks, num_workers=num_workers, collate_fn=collate_fn)
+
+
+def evaluate_dataset(
+    task: Task, model: nn.Module, dataset: Dataset, *, batch_size: int, device: torch.device, collate_fn: Any = None
+) -> dict[str, float]:
+    """The task's metrics of ``model`` on ``dataset``, in order, without gradients (the caller sets eval mode)."""
+    batches = (move_to_device(b, device) for b in eval_batches(dataset, batch_size, collate_fn=collate_fn))
+    with torch.no_grad():
+        return {k: float(v) for k, v in task.evaluate(model, batches).items()}
 
 
 class Trainer:
@@ -247,11 +256,12 @@ class Trainer:
             return {}
         self.module.eval()
         bs = int(self.train_cfg.get("eval_batch_size", self.train_cfg["batch_size"]))
-        batches = (move_to_device(b, self.device) for b in eval_batches(dataset, bs, collate_fn=self.collate_fn))
-        with torch.no_grad(), self.autocast():
-            metrics = self.task.evaluate(self.module, batches)
+        with self.autocast():
+            metrics = evaluate_dataset(
+                self.task, self.module, dataset, batch_size=bs, device=self.device, collate_fn=self.collate_fn
+            )
         self.module.train()
-        return {k: float(v) for k, v in metrics.items()}
+        return metrics
 
     def _is_better(self, value: float) -> bool:
         if self.best_value is None:
