@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import paperzoo
+from paperzoo.engine.tasks import tensors_in
 from paperzoo.registry import RegistryError, count_params, get_model_entry
 
 TINY = paperzoo.list_models(tiny=True)
@@ -24,14 +25,21 @@ def test_tiny_forward_backward(name: str) -> None:
     torch.manual_seed(0)
     entry = get_model_entry(name)
     model = paperzoo.create_model(name)
-    x = torch.randn(2, *entry.input_size)
-    out = model(x)
-    assert torch.isfinite(out).all()
-    out.float().pow(2).sum().backward()
+    x = entry.example_input(2)
+    outputs = tensors_in(model(x))  # training mode: auxiliary heads' logits are included
+    assert outputs and all(torch.isfinite(t).all() for t in outputs)
+    sum(t.float().pow(2).sum() for t in outputs).backward()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     assert not missing, f"no gradient for {missing}"
     with pytest.raises(ValueError, match="expected"):
-        model(torch.randn(2, *[s + 1 for s in entry.input_size]))
+        model(_grown(x))
+
+
+def _grown(x):
+    """The same input with every dimension one larger (a wrong shape for every model)."""
+    if isinstance(x, torch.Tensor):
+        return torch.zeros([s + 1 for s in x.shape], dtype=x.dtype)
+    return type(x)(_grown(v) for v in x)
 
 
 @pytest.mark.parametrize("name", FULL)

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from .engine.tasks import tensors_in
 from .registry import create_model, get_model_entry
 
 __all__ = ["benchmark_model"]
@@ -19,13 +20,13 @@ def benchmark_model(
     from .engine.run import resolve_device
 
     entry = get_model_entry(name)
-    if entry.input_size is None:
-        raise ValueError(f"model {name!r} has no single-tensor input size; benchmark it from benchmarks/")
+    if entry.input_size is None and entry.example_input_fn is None:
+        raise ValueError(f"model {name!r} declares no example input; benchmark it from benchmarks/")
     if batch_size <= 0 or steps <= 0:
         raise ValueError(f"--batch-size and --steps must be > 0 (got {batch_size}, {steps})")
     dev = resolve_device(device)
     model = create_model(name).to(dev)
-    x = torch.randn(batch_size, *entry.input_size, device=dev)
+    x = entry.example_input(batch_size, dev)
 
     def timed(fn) -> float:
         times = []
@@ -44,12 +45,12 @@ def benchmark_model(
     with torch.no_grad():
         fwd = timed(lambda: model(x))
     model.train()
-    fwd_bwd = timed(lambda: model(x).float().sum().backward())
+    fwd_bwd = timed(lambda: sum(t.float().sum() for t in tensors_in(model(x))).backward())
     return {
         "model": name,
         "device": str(dev),
         "batch_size": batch_size,
-        "input_size": list(entry.input_size),
+        "input_size": list(entry.input_size) if entry.input_size else None,
         "forward_ms": fwd * 1e3,
         "forward_backward_ms": fwd_bwd * 1e3,
         "inference_per_s": batch_size / fwd,

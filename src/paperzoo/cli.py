@@ -142,10 +142,10 @@ def model_info(name: str) -> dict[str, Any]:
         "input_size": list(entry.input_size) if entry.input_size else None,
         "gflops": None,
     }
-    if entry.input_size is not None:
+    if entry.input_size is not None or entry.example_input_fn is not None:
         from torch.utils.flop_counter import FlopCounterMode
 
-        x = torch.empty((1, *entry.input_size), device="meta")
+        x = entry.example_input(1, "meta")
         counter = FlopCounterMode(display=False)
         with counter, torch.no_grad():
             model.eval()(x)

@@ -77,6 +77,8 @@ class ModelEntry:
             used for GFLOPs and benchmarks; None where the input is not a single tensor.
         tiny: a reduced variant for tests and quick runs.
         default_kwargs: the keyword arguments the variant passes to its class.
+        example_input_fn: ``fn(batch_size, device)`` building a valid input batch, for models whose
+            input is not a float tensor of ``input_size`` (item-id sequences, lists of video clips).
     """
 
     name: str
@@ -89,6 +91,17 @@ class ModelEntry:
     input_size: tuple[int, ...] | None = None
     tiny: bool = False
     default_kwargs: dict[str, Any] = field(default_factory=dict)
+    example_input_fn: Callable[[int, Any], Any] | None = None
+
+    def example_input(self, batch_size: int = 1, device: Any = "cpu") -> Any:
+        """A random valid input batch: ``example_input_fn`` if given, else Gaussian noise of ``input_size``."""
+        if self.example_input_fn is not None:
+            return self.example_input_fn(batch_size, device)
+        if self.input_size is None:
+            raise ValueError(f"model {self.name!r} declares no input_size or example_input")
+        import torch
+
+        return torch.randn(batch_size, *self.input_size, device=device)
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,7 @@ def register_model(
     family: str | None = None,
     name: str | None = None,
     default_kwargs: dict[str, Any] | None = None,
+    example_input: Callable[[int, Any], Any] | None = None,
 ) -> Callable[[F], F]:
     """Register a model variant factory under its function name (or ``name``).
 
@@ -152,6 +166,7 @@ def register_model(
             input_size=input_size,
             tiny=key.endswith("_tiny"),
             default_kwargs=dict(default_kwargs or {}),
+            example_input_fn=example_input,
         )
         return fn
 

@@ -99,3 +99,23 @@ def test_custom_loss_fn_is_used():
 def test_label_smoothing_out_of_range(value):
     with pytest.raises(ValueError, match=rf"label_smoothing must be in \[0, 1\) \(got {value}\)"):
         ClassificationTask(label_smoothing=value)
+
+
+def test_classification_task_adds_weighted_auxiliary_losses() -> None:
+    from paperzoo.engine.tasks import tensors_in
+    from paperzoo.models.vision._base import ClassifierOutput
+
+    torch.manual_seed(0)
+    main, aux1, aux2 = torch.randn(3, 4, 5).unbind(0)
+    y = torch.tensor([0, 1, 2, 3])
+
+    class WithAux(torch.nn.Module):
+        def forward(self, x):
+            return ClassifierOutput(main, aux_logits=[aux1, aux2], aux_weights=[0.3, 0.3])
+
+    out = ClassificationTask().training_step(WithAux(), (torch.zeros(4, 1), y))
+    ce = torch.nn.functional.cross_entropy
+    expected = ce(main, y) + 0.3 * ce(aux1, y) + 0.3 * ce(aux2, y)
+    torch.testing.assert_close(out.loss, expected)
+    assert out.logs["aux2_loss"] == pytest.approx(ce(aux2, y).item())
+    assert len(tensors_in(WithAux()(None))) == 3

@@ -8,6 +8,7 @@ a task subclass, never in the trainer.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["StepOutput", "Task", "ClassificationTask", "move_to_device"]
+__all__ = ["StepOutput", "Task", "ClassificationTask", "move_to_device", "tensors_in"]
 
 
 def move_to_device(batch: Any, device: torch.device) -> Any:
@@ -28,6 +29,19 @@ def move_to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, (list, tuple)):
         return type(batch)(move_to_device(v, device) for v in batch)
     return batch
+
+
+def tensors_in(obj: Any) -> list[Tensor]:
+    """Every tensor in a (nested) model output: a tensor, a dataclass, a mapping or a sequence."""
+    if isinstance(obj, Tensor):
+        return [obj]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        obj = [getattr(obj, f.name) for f in dataclasses.fields(obj)]
+    if isinstance(obj, Mapping):
+        obj = list(obj.values())
+    if isinstance(obj, (list, tuple)):
+        return [t for v in obj for t in tensors_in(v)]
+    return []
 
 
 @dataclass
@@ -50,7 +64,12 @@ class Task:
 
 
 class ClassificationTask(Task):
-    """Cross-entropy (optionally label-smoothed) on ``(inputs, targets)`` batches; top-1/top-k accuracy."""
+    """Cross-entropy (optionally label-smoothed) on ``(inputs, targets)`` batches; top-1/top-k accuracy.
+
+    A model that returns auxiliary logits in training (an object with ``logits``, ``aux_logits`` and
+    ``aux_weights``, e.g. GoogLeNet's two auxiliary classifiers at weight 0.3) is trained on the main
+    loss plus the weighted auxiliary losses; the logged accuracy is the main head's.
+    """
 
     def __init__(
         self,
@@ -72,10 +91,15 @@ class ClassificationTask(Task):
 
     def training_step(self, model: nn.Module, batch: Any) -> StepOutput:
         x, y = batch
-        logits = model(x)
+        out = model(x)
+        logits = getattr(out, "logits", out)
         loss = self._loss(logits, y)
-        acc = (logits.detach().argmax(-1) == y).float().mean().item()
-        return StepOutput(loss, {"acc": acc})
+        logs = {"acc": (logits.detach().argmax(-1) == y).float().mean().item()}
+        for i, (aux, weight) in enumerate(zip(getattr(out, "aux_logits", ()), getattr(out, "aux_weights", ()))):
+            aux_loss = self._loss(aux, y)
+            loss = loss + weight * aux_loss
+            logs[f"aux{i + 1}_loss"] = aux_loss.item()
+        return StepOutput(loss, logs)
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, batches: Iterable[Any]) -> dict[str, float]:
@@ -83,6 +107,7 @@ class ClassificationTask(Task):
         correct = dict.fromkeys(self.topk, 0)
         for x, y in batches:
             logits = model(x)
+            logits = getattr(logits, "logits", logits)  # a model left in training mode still scores its main head
             loss_sum += self._loss(logits, y).item() * y.numel()
             top = logits.topk(max(self.topk), dim=-1).indices
             for k in self.topk:
