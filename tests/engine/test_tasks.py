@@ -119,3 +119,14 @@ def test_classification_task_adds_weighted_auxiliary_losses() -> None:
     torch.testing.assert_close(out.loss, expected)
     assert out.logs["aux2_loss"] == pytest.approx(ce(aux2, y).item())
     assert len(tensors_in(WithAux()(None))) == 3
+
+
+def test_multi_crop_evaluation_averages_the_softmax_over_crops() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(6, 4))
+    x = torch.randn(5, 10, 1, 2, 3)  # (B, crops, C, H, W): ten patches per image
+    y = torch.randint(0, 4, (5,))
+    probs = model(x.flatten(0, 1)).softmax(-1).view(5, 10, 4).mean(1)
+    out = ClassificationTask().evaluate(model, [(x, y)])
+    assert out["acc"] == pytest.approx((probs.argmax(-1) == y).float().mean().item())
+    assert out["loss"] == pytest.approx(torch.nn.functional.nll_loss(probs.log(), y).item(), rel=1e-5)

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ConfigError", "merge_config", "parse_overrides", "load_yaml", "dump_yaml", "get_path"]
+__all__ = ["ConfigError", "merge_config", "extend_config", "parse_overrides", "load_yaml", "dump_yaml", "get_path"]
 
 
 class ConfigError(ValueError):
@@ -87,6 +87,17 @@ def merge_config(base: Mapping[str, Any], override: Mapping[str, Any], *, prefix
             out[key] = merge_config(default, value, prefix=f"{path}.")
         else:
             out[key] = copy.deepcopy(_coerce(path, default, value))
+    return out
+
+
+def extend_config(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``extra`` into a copy of ``base``, adding new keys: how a recipe defines its schema."""
+    out = copy.deepcopy(dict(base))
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and value and isinstance(out.get(key), Mapping):
+            out[key] = extend_config(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
     return out
 
 

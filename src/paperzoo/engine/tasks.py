@@ -63,6 +63,11 @@ class Task:
         raise NotImplementedError
 
 
+def _main(out: Any) -> Tensor:
+    """The main logits of a model output (a model left in training mode may also return auxiliary ones)."""
+    return getattr(out, "logits", out)
+
+
 class ClassificationTask(Task):
     """Cross-entropy (optionally label-smoothed) on ``(inputs, targets)`` batches; top-1/top-k accuracy.
 
@@ -92,7 +97,7 @@ class ClassificationTask(Task):
     def training_step(self, model: nn.Module, batch: Any) -> StepOutput:
         x, y = batch
         out = model(x)
-        logits = getattr(out, "logits", out)
+        logits = _main(out)
         loss = self._loss(logits, y)
         logs = {"acc": (logits.detach().argmax(-1) == y).float().mean().item()}
         for i, (aux, weight) in enumerate(zip(getattr(out, "aux_logits", ()), getattr(out, "aux_weights", ()))):
@@ -106,8 +111,10 @@ class ClassificationTask(Task):
         total, loss_sum = 0, 0.0
         correct = dict.fromkeys(self.topk, 0)
         for x, y in batches:
-            logits = model(x)
-            logits = getattr(logits, "logits", logits)  # a model left in training mode still scores its main head
+            if x.dim() == 5:  # multi-crop evaluation (AlexNet's ten patches): average the softmax over crops
+                logits = _main(model(x.flatten(0, 1))).softmax(-1).view(*x.shape[:2], -1).mean(1).log()
+            else:
+                logits = _main(model(x))
             loss_sum += self._loss(logits, y).item() * y.numel()
             top = logits.topk(max(self.topk), dim=-1).indices
             for k in self.topk:
