@@ -1,3 +1,3 @@
 """Image classifiers: the ImageNet-challenge CNNs, ResNet and its relatives, and ViT."""
 
-from . import vit  # noqa: F401
+from . import densenet, resnet, vit  # noqa: F401
