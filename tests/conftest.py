@@ -8,6 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+# Two pytest-xdist workers share two cores: one intra-op thread each avoids oversubscription, which
+# slows small convolutions by two orders of magnitude.
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 

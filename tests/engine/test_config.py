@@ -11,6 +11,7 @@ BASE = {
     "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": False, "betas": [0.9, 0.999]},
     "train": {"steps": 100, "batch_size": 32},
     "model": {"name": "tiny", "kwargs": {}},
+    "task": {},
     "note": None,
 }
 
@@ -41,7 +42,7 @@ def test_unknown_top_level_key():
         merge_config(BASE, {"sed": 1})
     msg = str(info.value)
     assert "'sed'" in msg
-    assert "model, note, optim, seed, train" in msg
+    assert "model, note, optim, seed, task, train" in msg
 
 
 def test_wrong_type_message_names_key_expected_and_got():
@@ -88,8 +89,8 @@ def test_open_mapping_accepts_any_keys():
 
 
 def test_open_mapping_given_scalar_is_rejected():
-    with pytest.raises(ConfigError, match=r"'model\.kwargs' expects mapping"):
-        merge_config(BASE, {"model": {"kwargs": 3}})
+    with pytest.raises(ConfigError, match=r"'task' expects mapping"):
+        merge_config(BASE, {"task": 3})
 
 
 def test_section_given_scalar_is_rejected():
@@ -232,3 +233,24 @@ def test_get_path():
     assert get_path(BASE, "optim.lr") == 0.1
     assert get_path(BASE, "optim.missing", "d") == "d"
     assert get_path(BASE, "seed.x", 5) == 5
+
+
+def test_kwargs_sections_are_free_form_and_merge_key_by_key() -> None:
+    base = {"model": {"name": "m", "kwargs": {"width": 8}}}
+    out = merge_config(base, {"model": {"kwargs": {"depth": 3}}})
+    assert out["model"]["kwargs"] == {"width": 8, "depth": 3}
+    with pytest.raises(ConfigError, match="keyword arguments"):
+        merge_config(base, {"model": {"kwargs": 3}})
+
+
+def test_a_full_config_is_used_as_written_not_merged_onto_quick() -> None:
+    from types import SimpleNamespace
+
+    from paperzoo.engine.run import resolve_config
+    from paperzoo.recipes import BASE_CONFIG
+
+    quick = merge_config(BASE_CONFIG, {"model": {"name": "linear", "kwargs": {"in_features": 8}}})
+    full = merge_config(BASE_CONFIG, {"model": {"name": "linear", "kwargs": {}}})
+    recipe = SimpleNamespace(name="r", configs={"quick": quick, "full": full})
+    assert resolve_config(recipe, config_name="full")["model"]["kwargs"] == {}
+    assert resolve_config(recipe, config_name="quick")["model"]["kwargs"] == {"in_features": 8}

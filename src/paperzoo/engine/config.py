@@ -71,8 +71,8 @@ def _coerce(key: str, default: Any, value: Any) -> Any:
 def merge_config(base: Mapping[str, Any], override: Mapping[str, Any], *, prefix: str = "") -> dict[str, Any]:
     """Deep-merge ``override`` into a copy of ``base``; unknown keys and wrong types raise ConfigError.
 
-    A mapping whose default is empty (``{}``) is open: any keys may be added under it (used for free-form
-    keyword arguments such as a model's overrides).
+    A mapping whose default is empty (``{}``) is open: any keys may be added under it. A section named
+    ``kwargs`` (a model's or dataset's keyword arguments) is always open, whatever its defaults.
     """
     out = copy.deepcopy(dict(base))
     for key, value in override.items():
@@ -81,7 +81,11 @@ def merge_config(base: Mapping[str, Any], override: Mapping[str, Any], *, prefix
             allowed = ", ".join(sorted(out)) or "(none)"
             raise ConfigError(f"unknown config key {path!r}; allowed here: {allowed}")
         default = out[key]
-        if isinstance(default, Mapping) and default:
+        if key == "kwargs" and isinstance(default, Mapping):  # free-form keyword arguments: no schema
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"config key {path!r} holds keyword arguments; set them as {path}.NAME=VALUE")
+            out[key] = {**default, **copy.deepcopy(dict(value))}
+        elif isinstance(default, Mapping) and default:
             if not isinstance(value, Mapping):
                 raise ConfigError(f"config key {path!r} is a section; set its keys as {path}.KEY=VALUE")
             out[key] = merge_config(default, value, prefix=f"{path}.")

@@ -6,6 +6,7 @@ The run folder (DESIGN.md) holds ``config.yaml``, ``command.txt``, ``metrics.csv
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import shlex
@@ -53,7 +54,9 @@ def resolve_config(
     """The recipe's ``config_name`` config with the YAML file, ``--set`` items, ``--steps`` and ``--data`` on top."""
     if config_name not in recipe.configs:
         raise ConfigError(f"recipe {recipe.name!r} has no {config_name!r} config; it has {', '.join(recipe.configs)}")
-    config = merge_config(recipe.configs["quick"], recipe.configs[config_name])
+    # Every config is complete in itself; the quick config is the schema that the others are checked against.
+    merge_config(recipe.configs["quick"], recipe.configs[config_name])
+    config = copy.deepcopy(recipe.configs[config_name])
     if config_file is not None:
         config = merge_config(config, load_yaml(config_file))
     config = merge_config(config, parse_overrides(overrides))
@@ -244,7 +247,7 @@ def load_run(run_dir: str | Path) -> tuple[Any, dict[str, Any], Any]:
     if not config.get("recipe"):
         raise ConfigError(f"{run_dir / 'config.yaml'}: no 'recipe' key; cannot tell which recipe made this run")
     recipe = get_recipe(config["recipe"])
-    config = merge_config(recipe.configs["quick"], config)
+    merge_config(recipe.configs["quick"], config)  # checks the saved keys against the recipe's schema
     seed_everything(int(config["seed"]))
     exp = recipe.setup(config)
     for name in ("best.ckpt", "last.ckpt"):
