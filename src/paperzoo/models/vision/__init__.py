@@ -1,3 +1,3 @@
 """Image classifiers: the ImageNet-challenge CNNs, ResNet and its relatives, and ViT."""
 
-from . import densenet, resnet, vit  # noqa: F401
+from . import alexnet, densenet, googlenet, inception_v3, inception_v4, resnet, vgg, vit, zfnet  # noqa: F401
