@@ -132,6 +132,8 @@ def run_recipe(
         if dist.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / "plots").mkdir(exist_ok=True)
+            if ckpt is None:  # a fresh run into an existing folder starts its own metrics
+                (run_dir / "metrics.csv").unlink(missing_ok=True)
             atomic_write_text(run_dir / "config.yaml", dump_yaml(config))
             cmd = command or " ".join(shlex.quote(a) for a in sys.argv)
             atomic_write_text(run_dir / "command.txt", cmd + "\n")
