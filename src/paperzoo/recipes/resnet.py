@@ -1,4 +1,4 @@
-"""ResNet's degradation experiment (He et al. 2015, §4.2 and Fig. 6): deeper plain nets train worse, residual ones do not.
+"""ResNet's degradation experiment (He et al. 2015, §4.2, Fig. 6): deeper plain nets train worse; residual nets do not.
 
 System: ResNet (:mod:`paperzoo.models.vision.resnet`). Claim checked on built-in data: with the same
 data, optimiser and number of steps, a deep plain network (plain-56) ends with a *higher training
