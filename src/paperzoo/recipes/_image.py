@@ -12,7 +12,7 @@ Config (beyond :data:`~paperzoo.recipes.base.BASE_CONFIG`)::
       eval_transform: none     # none | cifar | imagenet | ten_crop | inception
     task:
       label_smoothing: 0.0     # Inception v3's regulariser (ε = 0.1 in the paper)
-      filter_renorm: 0.0       # ZFNet: renormalise conv filters whose RMS exceeds this after each step
+      filter_renorm: false     # ZFNet: renormalise conv filters whose RMS exceeds 0.1 after each step
     baseline:
       max_train: 10000         # examples the linear baseline is fitted on
 """
@@ -35,7 +35,16 @@ from ..engine.trainer import Trainer, eval_batches
 from ..registry import create_dataset, create_model, get_dataset_entry
 from .base import BASE_CONFIG, Experiment, Recipe
 
-__all__ = ["IMAGE_CONFIG", "ImageRecipe", "RecordingTask", "build_image_data", "linear_probe_accuracy"]
+__all__ = [
+    "IMAGE_CONFIG",
+    "ImageRecipe",
+    "RecordingTask",
+    "build_image_data",
+    "linear_probe_accuracy",
+    "quick_config",
+    "imagenet_config",
+    "registry_params_table",
+]
 
 IMAGE_CONFIG: dict[str, Any] = extend_config(
     BASE_CONFIG,
@@ -51,7 +60,7 @@ IMAGE_CONFIG: dict[str, Any] = extend_config(
         "optim": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4, "alpha": 0.9},
         "schedule": {"name": "cosine", "warmup_steps": 20},
         "train": {"steps": 300, "batch_size": 64, "eval_every": 100, "ckpt_every": 100, "eval_batch_size": 256},
-        "task": {"label_smoothing": 0.0, "filter_renorm": 0.0},
+        "task": {"label_smoothing": 0.0, "filter_renorm": False},
         "baseline": {"max_train": 10000},
     },
 )
@@ -113,6 +122,11 @@ def build_image_data(config: dict[str, Any]) -> ImageSplits:
         if not cfg.get("path"):
             raise ConfigError(f"dataset {cfg['name']!r} is read from files: give its location with --data PATH")
         kwargs["path"] = cfg["path"]
+    native = int(kwargs.get("image_size", size))
+    if entry.builtin and native != size:  # built-in images rendered small, upscaled to the model's input size
+        up = T.Resize((size, size))
+        kwargs["train_transform"] = T.Compose([up, *([kwargs["train_transform"]] if kwargs["train_transform"] else [])])
+        kwargs["eval_transform"] = T.Compose([up, *([kwargs["eval_transform"]] if kwargs["eval_transform"] else [])])
     splits = create_dataset(cfg["name"], **kwargs)
     if not isinstance(splits, ImageSplits):
         raise ConfigError(f"dataset {cfg['name']!r} is not an image classification dataset")
@@ -137,16 +151,15 @@ class RecordingTask(Task):
 
 class FilterRenormTask(ClassificationTask):
     """ZFNet §3: "renormalize each filter in the convolutional layers whose RMS value exceeds a fixed
-    radius of 10^-1 to this fixed radius". Applied to the weights used by the next step."""
-
-    def __init__(self, radius: float, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.radius = radius
+    radius of 10^-1 to this fixed radius" (the model's ``renormalize_filters_``), applied to the weights
+    each step uses, i.e. after every update."""
 
     def training_step(self, model: nn.Module, batch: Any) -> StepOutput:
         module = getattr(model, "module", model)
-        if hasattr(module, "renormalize_filters_"):
-            module.renormalize_filters_(self.radius)
+        if not hasattr(module, "renormalize_filters_"):
+            raise ValueError(f"task.filter_renorm is set but {type(module).__name__} has no renormalize_filters_")
+        with torch.no_grad():
+            module.renormalize_filters_()
         return super().training_step(model, batch)
 
 
@@ -154,17 +167,28 @@ def _images(x: Tensor) -> Tensor:
     return x.flatten(0, 1) if x.dim() == 5 else x  # (B, crops, C, H, W) → (B·crops, C, H, W)
 
 
-def linear_probe_accuracy(splits: ImageSplits, *, max_train: int, batch_size: int = 512, steps: int = 200) -> float:
-    """Test accuracy of a multinomial logistic regression on raw pixels (the "linear classifier" baseline).
+def _pixels(x: Tensor, max_side: int) -> Tensor:
+    """Flattened pixels, average-pooled to at most ``max_side`` per side (ImageNet-size inputs stay tractable)."""
+    if max(x.shape[-2:]) > max_side:
+        x = F.adaptive_avg_pool2d(x, (min(x.shape[-2], max_side), min(x.shape[-1], max_side)))
+    return x.flatten(1)
 
-    Fitted with L-BFGS on up to ``max_train`` training images read through the evaluation transform, with
-    a small L2 penalty; multi-crop test images average the softmax over crops.
+
+def linear_probe_accuracy(
+    splits: ImageSplits, *, max_train: int, batch_size: int = 512, steps: int = 200, max_side: int = 32
+) -> dict[str, float]:
+    """Top-1 and top-5 test accuracy of a multinomial logistic regression on raw pixels (the "linear
+    classifier" baseline).
+
+    Fitted with L-BFGS on up to ``max_train`` training images read through the evaluation transform
+    (pixels average-pooled to at most ``max_side``² per channel), with a small L2 penalty; multi-crop
+    test images average the softmax over crops.
     """
     train = splits.train.with_transform(splits.test.transform) if hasattr(splits.test, "transform") else splits.train
     xs, ys, n = [], [], 0
     for x, y in eval_batches(train, batch_size):
         x = x.mean(1) if x.dim() == 5 else x
-        xs.append(x.flatten(1))
+        xs.append(_pixels(x, max_side))
         ys.append(y)
         n += len(y)
         if n >= max_train:
@@ -184,15 +208,18 @@ def linear_probe_accuracy(splits: ImageSplits, *, max_train: int, batch_size: in
         return loss
 
     opt.step(closure)
-    correct = total = 0
+    top1 = top5 = total = 0
+    k = min(5, splits.num_classes)
     with torch.no_grad():
         for x, y in eval_batches(splits.test, batch_size):
             crops = x.shape[1] if x.dim() == 5 else 1
-            probs = linear((_images(x).flatten(1) - mean) / std).softmax(-1)
+            probs = linear((_pixels(_images(x), max_side) - mean) / std).softmax(-1)
             probs = probs.view(len(y), crops, -1).mean(1)
-            correct += int((probs.argmax(-1) == y).sum())
+            top = probs.topk(k, dim=-1).indices
+            top1 += int((top[:, 0] == y).sum())
+            top5 += int((top == y[:, None]).any(-1).sum())
             total += len(y)
-    return correct / max(total, 1)
+    return {"acc": top1 / max(total, 1), "acc@5": top5 / max(total, 1)}
 
 
 class ImageRecipe(Recipe):
@@ -210,16 +237,15 @@ class ImageRecipe(Recipe):
         task_cfg = config["task"]
         topk = (1, 5) if splits.num_classes > 5 else (1,)
         common = dict(label_smoothing=float(task_cfg["label_smoothing"]), topk=topk)
-        radius = float(task_cfg.get("filter_renorm", 0.0))
-        task = FilterRenormTask(radius, **common) if radius > 0 else ClassificationTask(**common)
+        task = FilterRenormTask(**common) if task_cfg.get("filter_renorm") else ClassificationTask(**common)
         info = {"data": splits.source, "splits": splits, "num_classes": splits.num_classes}
         return Experiment(model, task, splits.train, splits.val, splits.test, info=info)
 
     def baseline_value(self, exp: Experiment, config: dict[str, Any]) -> float:
-        if "linear_acc" not in exp.info:
+        if "linear" not in exp.info:
             max_train = int(config.get("baseline", {}).get("max_train", 10000))
-            exp.info["linear_acc"] = linear_probe_accuracy(exp.info["splits"], max_train=max_train)
-        return exp.info["linear_acc"]
+            exp.info["linear"] = linear_probe_accuracy(exp.info["splits"], max_train=max_train)
+        return exp.info["linear"][self.metric]
 
     def train_other(
         self, exp: Experiment, config: dict[str, Any], model_name: str, model_kwargs: dict[str, Any] | None = None
@@ -271,3 +297,67 @@ def plot_curves(curves: dict[str, list[float]], path: Path, *, title: str, ylabe
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     return path
+
+
+#: ImageNet-1k (ILSVRC-2012) training images, for the full configs' epoch arithmetic.
+IMAGENET_TRAIN_IMAGES = 1_281_167
+
+
+def epochs_to_steps(epochs: float, batch_size: int, images: int = IMAGENET_TRAIN_IMAGES) -> int:
+    return max(1, round(epochs * images / batch_size))
+
+
+def quick_config(model_name: str, image_size: int, *, steps: int = 300, native_size: int = 32, **sections: Any) -> dict:
+    """A quick config on the built-in ``shapes`` images (rendered at ``native_size``, resized to ``image_size``)."""
+    base = extend_config(
+        IMAGE_CONFIG,
+        {
+            "model": {"name": model_name, "kwargs": {}},
+            "data": {"name": "shapes", "kwargs": {"image_size": native_size}, "image_size": image_size},
+            "optim": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4},
+            "schedule": {"name": "cosine", "warmup_steps": 20},
+            "train": {"steps": steps, "eval_every": steps // 2, "ckpt_every": steps // 2},
+        },
+    )
+    return extend_config(base, sections)
+
+
+def imagenet_config(
+    quick: dict, model_name: str, *, image_size: int, batch_size: int, epochs: float, **sections: Any
+) -> dict:
+    """A full config on ImageNet-1k in class folders (``--data PATH``), the paper's hyperparameters in ``sections``."""
+    steps = epochs_to_steps(epochs, batch_size)
+    base = extend_config(
+        quick,
+        {
+            "model": {"name": model_name, "kwargs": {}},
+            "data": {
+                "name": "image_folder",
+                "kwargs": {},
+                "image_size": image_size,
+                "train_transform": "imagenet",
+                "eval_transform": "imagenet",
+            },
+            "train": {
+                "steps": steps,
+                "batch_size": batch_size,
+                "eval_every": epochs_to_steps(1, batch_size),
+                "ckpt_every": epochs_to_steps(1, batch_size),
+                "log_every": 100,
+                "num_workers": 8,
+                "amp": True,
+            },
+        },
+    )
+    base["model"]["kwargs"] = {}
+    base["data"]["kwargs"] = {}
+    return extend_config(base, sections)
+
+
+def registry_params_table(names: list[str], reference: str) -> dict[str, Any]:
+    """Parameter counts from the registry (meta device) and their ratio to ``reference``'s."""
+    from ..registry import count_params
+
+    counts = {name: count_params(name) for name in names}
+    rows = [[name, counts[name], round(counts[name] / counts[reference], 2)] for name in names]
+    return {"columns": ["model", "parameters", f"÷ {reference}"], "rows": rows}
