@@ -29,7 +29,7 @@ SYSTEMS: list[tuple[str, str, tuple[str, ...], int]] = [
     ("image", "Inception-v4, Inception-ResNet-v2", ("inception_v4_shapes",), 3),
     ("image", "ResNet-18..152, CIFAR ResNets and plain twins (+ ResNeXt, DenseNet)", ("resnet_degradation",), 3),
     ("image", "ViT Ti/S/B/L", ("vit_shapes",), 3),
-    ("recsys", "BERT4Rec (+ popularity, MF-BPR, SASRec, GRU4Rec)", (), 4),
+    ("recsys", "BERT4Rec (+ popularity, MF-BPR, SASRec, GRU4Rec)", ("bert4rec",), 4),
     ("video", "Two-stream, TSN, C3D, R(2+1)D, I3D, S3D, SlowFast, X3D, ViViT, TimeSformer, MViT, ...", (), 5),
     ("generative", "VQ-VAE, VQ-VAE-2 (+ PixelCNN/PixelSNAIL priors, rejection sampling)", (), 6),
     ("generative", "DDPM, WaveGrad, CausalGAN", (), 7),
