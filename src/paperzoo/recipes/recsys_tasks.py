@@ -53,6 +53,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
+from ..data.recsys import pad_left
 from ..engine.tasks import StepOutput, Task
 from ..losses.ranking import bpr_loss
 
@@ -73,16 +74,6 @@ __all__ = [
 # ======================================================================================================================
 # Datasets
 # ======================================================================================================================
-def _pad_left(rows: Sequence[np.ndarray], length: int) -> Tensor:
-    """Left-pad (and left-truncate) 1-D arrays of ids into a (len(rows), length) LongTensor."""
-    out = np.zeros((len(rows), length), dtype=np.int64)
-    for r, seq in enumerate(rows):
-        tail = np.asarray(seq, dtype=np.int64)[-length:] if length else np.zeros(0, np.int64)
-        if len(tail):
-            out[r, length - len(tail) :] = tail
-    return torch.from_numpy(out)
-
-
 def _check_sequences(sequences: Sequence[np.ndarray], num_items: int | None = None) -> None:
     for u, seq in enumerate(sequences):
         seq = np.asarray(seq)
@@ -177,7 +168,7 @@ class SequenceWindows(Dataset):
         if not windows:
             raise ValueError("no training windows: every sequence is empty")
         self.max_len = max_len
-        self.data = _pad_left(windows, max_len)  # (W, N)
+        self.data = pad_left(windows, max_len)  # (W, N)
         self.users = torch.tensor(users, dtype=torch.long)  # the user of each window
 
     def __len__(self) -> int:
@@ -220,7 +211,7 @@ class NextItemSequences(Dataset):
             raise ValueError("no user has at least 2 items")
         kept = [np.asarray(sequences[u]) for u in self.users.tolist()]
         self.max_len, self.num_items, self.num_negatives = max_len, num_items, num_negatives
-        self.data = _pad_left(kept, max_len + 1)  # (U, N + 1)
+        self.data = pad_left(kept, max_len + 1)  # (U, N + 1)
         self.item_sets = ItemSets(kept, num_items) if num_negatives else None
 
     def __len__(self) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from ..engine.config import extend_config
-from ..engine.trainer import eval_batches
+from ..engine.trainer import evaluate_dataset
 from ..models.vision.resnet import HE_2015
 from ..registry import register_recipe
 from ._image import IMAGE_CONFIG, ImageRecipe, params_of, plot_curves
@@ -92,8 +92,8 @@ class ResNetDegradation(ImageRecipe):
         train_eval = splits.train.with_transform(splits.test.transform)
         nets = {main: exp.model, **{name: model for name, (model, _) in others.items()}}
         for name, model in nets.items():
-            train_err = 1.0 - _accuracy(model, train_eval)
-            test_acc = _accuracy(model, splits.test)
+            train_err = 1.0 - _accuracy(exp.task, model, train_eval)
+            test_acc = _accuracy(exp.task, model, splits.test)
             metrics[f"train_error/{name}"] = train_err
             metrics[f"test_acc/{name}"] = test_acc
             rows.append([name, params_of(model), round(train_err, 4), round(test_acc, 4)])
@@ -107,15 +107,10 @@ class ResNetDegradation(ImageRecipe):
         return Finish(metrics=metrics, tables={"plain vs residual (degradation)": table})
 
 
-@torch.no_grad()
-def _accuracy(model: torch.nn.Module, dataset: Any, batch_size: int = 512) -> float:
-    device = next(model.parameters()).device
+def _accuracy(task: Any, model: torch.nn.Module, dataset: Any, batch_size: int = 512) -> float:
     model.eval()
-    correct = total = 0
-    for x, y in eval_batches(dataset, batch_size):
-        correct += int((model(x.to(device)).argmax(-1).cpu() == y).sum())
-        total += len(y)
-    return correct / max(total, 1)
+    device = next(model.parameters()).device
+    return evaluate_dataset(task, model, dataset, batch_size=batch_size, device=device)["acc"]
 
 
 def _run_losses(run_dir: Path) -> list[float]:
