@@ -254,3 +254,12 @@ def test_a_full_config_is_used_as_written_not_merged_onto_quick() -> None:
     recipe = SimpleNamespace(name="r", configs={"quick": quick, "full": full})
     assert resolve_config(recipe, config_name="full")["model"]["kwargs"] == {}
     assert resolve_config(recipe, config_name="quick")["model"]["kwargs"] == {"in_features": 8}
+
+
+def test_extend_config_replaces_kwargs_sections_whole() -> None:
+    from paperzoo.engine.config import extend_config
+
+    quick = {"model": {"name": "resnet56", "kwargs": {"widths": [8, 16, 32]}}, "optim": {"lr": 0.1, "wd": 0.0}}
+    full = extend_config(quick, {"model": {"kwargs": {}}, "optim": {"lr": 0.2}})
+    assert full["model"] == {"name": "resnet56", "kwargs": {}}  # no inherited narrowing
+    assert full["optim"] == {"lr": 0.2, "wd": 0.0}  # other sections still merge key by key

@@ -95,10 +95,16 @@ def merge_config(base: Mapping[str, Any], override: Mapping[str, Any], *, prefix
 
 
 def extend_config(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``extra`` into a copy of ``base``, adding new keys: how a recipe defines its schema."""
+    """Deep-merge ``extra`` into a copy of ``base``, adding new keys: how a recipe defines its schema.
+
+    A ``kwargs`` section in ``extra`` replaces the base's whole: a full config's model must not inherit the
+    quick config's reduced widths.
+    """
     out = copy.deepcopy(dict(base))
     for key, value in extra.items():
-        if isinstance(value, Mapping) and value and isinstance(out.get(key), Mapping):
+        if key == "kwargs" and isinstance(value, Mapping):
+            out[key] = copy.deepcopy(dict(value))
+        elif isinstance(value, Mapping) and value and isinstance(out.get(key), Mapping):
             out[key] = extend_config(out[key], value)
         else:
             out[key] = copy.deepcopy(value)

@@ -349,8 +349,6 @@ def imagenet_config(
             },
         },
     )
-    base["model"]["kwargs"] = {}
-    base["data"]["kwargs"] = {}
     return extend_config(base, sections)
 
 
