@@ -1,0 +1,3 @@
+"""Generative models: diffusion (DDPM), ..."""
+
+from . import ddpm  # noqa: F401
