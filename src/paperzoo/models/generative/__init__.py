@@ -1,3 +1,3 @@
 """Generative models: diffusion (DDPM), ..."""
 
-from . import ddpm  # noqa: F401
+from . import ddpm, wavegrad  # noqa: F401
