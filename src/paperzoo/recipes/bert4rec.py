@@ -76,6 +76,7 @@ from ..engine.trainer import Trainer
 from ..metrics.ranking import PROTOCOLS, evaluate_ranking
 from ..models.recsys.bert4rec import BERT4REC_2019, DATASET_CONFIGS
 from ..registry import create_dataset, create_model, get_dataset_entry, register_recipe
+from ..report.plots import metric_series
 from .base import BASE_CONFIG, Experiment, Finish, PaperNumber, Recipe
 from .recsys_tasks import ClozeTask, NextItemSequences, SASRecTask, SequenceWindows
 
@@ -493,7 +494,7 @@ class BERT4RecRecipe(Recipe):
         tables: dict[str, dict[str, Any]] = {
             "leave-one-out ranking (test), three protocols": {"columns": columns, "rows": rows}
         }
-        steps, values = _val_curve(run_dir)
+        steps, values = metric_series(run_dir, "val", "NDCG@10")
         if len(values):
             metrics["val_NDCG@10/first"] = float(values[0])
             metrics["val_NDCG@10/last"] = float(values[-1])
@@ -504,15 +505,6 @@ class BERT4RecRecipe(Recipe):
             if run_dir is not None:
                 _plot_curve(steps, values, run_dir / "plots" / "bert4rec_val_ndcg.png", config)
         return Finish(metrics=metrics, tables=tables)
-
-
-def _val_curve(run_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
-    from ..report.plots import read_metrics
-
-    if run_dir is None:
-        return np.zeros(0), np.zeros(0)
-    series = read_metrics(run_dir / "metrics.csv").get(("val", "NDCG@10"))
-    return (np.zeros(0), np.zeros(0)) if series is None else series
 
 
 def _plot_curve(steps: np.ndarray, values: np.ndarray, path: Path, config: dict[str, Any]) -> Path:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..models.vision.inception_v4 import SZEGEDY_2017
 from ..registry import register_recipe
+from ..report.plots import metric_series
 from ._image import ImageRecipe, imagenet_config, params_of, plot_curves, quick_config
 from .base import Experiment, Finish, PaperNumber
 
@@ -42,12 +43,10 @@ class InceptionV4Recipe(ImageRecipe):
     def finish(
         self, exp: Experiment, test_metrics: dict[str, float], run_dir: Path | None, config: dict[str, Any]
     ) -> Finish:
-        from .resnet import _run_losses
-
         name = "inception_resnet_v2_tiny" if config["model"]["name"].endswith("_tiny") else "inception_resnet_v2"
         other, metrics, losses = self.train_other(exp, config, name, dict(config["model"]["kwargs"]))
         tail = max(1, len(losses) // 5)
-        main_losses = _run_losses(run_dir) if run_dir is not None else []
+        main_losses = metric_series(run_dir, "train", "loss")[1].tolist()
         out = {
             f"test_acc/{name}": metrics["acc"],
             f"final_train_loss/{name}": sum(losses[-tail:]) / tail,

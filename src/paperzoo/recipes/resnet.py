@@ -23,6 +23,7 @@ from ..engine.config import extend_config
 from ..engine.trainer import evaluate_dataset
 from ..models.vision.resnet import HE_2015
 from ..registry import register_recipe
+from ..report.plots import metric_series
 from ._image import IMAGE_CONFIG, ImageRecipe, params_of, plot_curves
 from .base import Experiment, Finish, PaperNumber
 
@@ -86,7 +87,7 @@ class ResNetDegradation(ImageRecipe):
             model, _, losses = self.train_other(exp, config, name, kwargs)
             others[name] = (model, losses)
         main = config["model"]["name"]
-        curves = {main: _run_losses(run_dir)} if run_dir is not None else {}
+        curves = {main: metric_series(run_dir, "train", "loss")[1].tolist()} if run_dir is not None else {}
         rows, metrics = [], {}
         splits = exp.info["splits"]
         train_eval = splits.train.with_transform(splits.test.transform)
@@ -111,13 +112,6 @@ def _accuracy(task: Any, model: torch.nn.Module, dataset: Any, batch_size: int =
     model.eval()
     device = next(model.parameters()).device
     return evaluate_dataset(task, model, dataset, batch_size=batch_size, device=device)["acc"]
-
-
-def _run_losses(run_dir: Path) -> list[float]:
-    from ..report.plots import read_metrics
-
-    series = read_metrics(run_dir / "metrics.csv").get(("train", "loss"))
-    return [] if series is None else series[1].tolist()
 
 
 register_recipe(

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["moving_average", "plot_training_curves", "read_metrics", "safe_name"]
+__all__ = ["metric_series", "moving_average", "plot_training_curves", "read_metrics", "safe_name"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,12 @@ def read_metrics(metrics_csv: Path) -> dict[tuple[str, str], Series]:
         order = np.argsort(s, kind="stable")
         out[key] = (s[order], v[order])
     return out
+
+
+def metric_series(run_dir: Path | None, split: str, name: str) -> Series:
+    """One metric's ``(steps, values)`` from a run folder's ``metrics.csv`` (empty arrays when absent)."""
+    empty = (np.zeros(0), np.zeros(0))
+    return empty if run_dir is None else read_metrics(Path(run_dir) / "metrics.csv").get((split, name), empty)
 
 
 def _figure_cls() -> Any:
