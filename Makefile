@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= dev,export,tensorboard
+EXTRAS ?= dev,export,tensorboard,audio,video
 STAMP := $(VENV)/.installed
 
 .PHONY: venv test test-slow demo lint format docs bench clean

@@ -1,3 +1,3 @@
 """Model families, one sub-package per domain; importing this registers every variant."""
 
-from . import classic, generative, recsys, vision  # noqa: F401
+from . import classic, generative, recsys, video, vision  # noqa: F401

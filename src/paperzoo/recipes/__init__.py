@@ -1,6 +1,20 @@
 """Recipes: one file per paper, each registering its experiment. Importing this registers all of them."""
 
-from . import alexnet, bert4rec, ddpm, googlenet, inception_v3, inception_v4, margin_digits, resnet, vgg, vit, zfnet  # noqa: F401
+from . import (  # noqa: F401
+    alexnet,
+    bert4rec,
+    causalgan,
+    ddpm,
+    googlenet,
+    inception_v3,
+    inception_v4,
+    margin_digits,
+    resnet,
+    vgg,
+    vit,
+    wavegrad,
+    zfnet,
+)
 from .base import BASE_CONFIG, Experiment, Finish, PaperNumber, Recipe
 
 __all__ = ["BASE_CONFIG", "Experiment", "Finish", "PaperNumber", "Recipe"]

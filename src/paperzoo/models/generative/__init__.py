@@ -1,3 +1,3 @@
-"""Generative models: diffusion (DDPM), ..."""
+"""Generative models: diffusion (DDPM, WaveGrad), vector-quantised autoencoders and their priors, CausalGAN."""
 
-from . import ddpm, wavegrad  # noqa: F401
+from . import causalgan, ddpm, pixelcnn, pixelsnail, vqvae, vqvae2, wavegrad  # noqa: F401
