@@ -121,7 +121,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def model_info(name: str) -> dict[str, Any]:
-    """Paper, reference, parameter counts (ours and the reference's) and GFLOPs at the paper's input size."""
+    """Paper, reference, parameter counts (ours and the reference's), GMACs and GFLOPs at the paper's input size."""
     import torch
 
     from .registry import create_model, get_model_entry
@@ -140,6 +140,7 @@ def model_info(name: str) -> dict[str, Any]:
         "reference_params": entry.reference_params,
         "params_match": None if entry.reference_params is None else params == entry.reference_params,
         "input_size": list(entry.input_size) if entry.input_size else None,
+        "gmacs": None,
         "gflops": None,
     }
     if entry.input_size is not None or entry.example_input_fn is not None:
@@ -149,8 +150,10 @@ def model_info(name: str) -> dict[str, Any]:
         counter = FlopCounterMode(display=False)
         with counter, torch.no_grad():
             model.eval()(x)
-        # FlopCounterMode counts a multiply-add as 2 FLOPs; the papers' "FLOPs" are multiply-adds.
-        info["gflops"] = counter.get_total_flops() / 2e9
+        # FlopCounterMode counts a multiply-add as 2 FLOPs. Most papers' and model zoos' "FLOPs" (torchvision,
+        # pytorchvideo, fvcore) are multiply-adds, so both conventions are reported under their own names.
+        info["gmacs"] = counter.get_total_flops() / 2e9
+        info["gflops"] = counter.get_total_flops() / 1e9
     return info
 
 
@@ -181,8 +184,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:
         width = max(len(k) for k in info)
         for key, value in info.items():
-            if key == "gflops" and value is not None:
-                value = f"{value:.4g} (multiply-adds, batch 1)"
+            if key == "gmacs" and value is not None:
+                value = f"{value:.4g} (multiply-adds, batch 1; what model zoos call GFLOPs)"
+            elif key == "gflops" and value is not None:
+                value = f"{value:.4g} (floating-point operations, 2 per multiply-add, batch 1)"
             elif key in ("params", "reference_params") and isinstance(value, int):
                 value = f"{value:,}"
             print(f"{key:<{width}}  {value}")

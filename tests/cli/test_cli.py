@@ -19,7 +19,8 @@ def test_list_and_info(capsys) -> None:
     assert main(["info", "linear", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["params"] == info["reference_params"] == 65 and info["params_match"] is True
-    assert info["gflops"] == pytest.approx(64 / 1e9)  # 64 multiply-adds for one example
+    assert info["gmacs"] == pytest.approx(64 / 1e9)  # 64 multiply-adds for one example
+    assert info["gflops"] == pytest.approx(128 / 1e9)  # two floating-point operations per multiply-add
     assert main(["info", "margin_digits"]) == 0
     assert "majority class" in capsys.readouterr().out
 
