@@ -197,7 +197,14 @@ def _finish(
     """Test the best checkpoint, compute the baseline, write summary.json, safetensors and the report."""
     best = run_dir / "best.ckpt"
     if best.is_file():
-        trainer.module.load_state_dict(load_checkpoint(best, map_location=device)["model"])
+        state = load_checkpoint(best, map_location=device)
+        trainer.module.load_state_dict(state["model"])
+        if trainer.ema is not None:
+            trainer.ema.load_state_dict(state.get("ema", state["model"]))
+    if trainer.ema is not None:
+        # A run with an EMA is judged, exported and sampled (recipe.finish) with its EMA weights; the trained
+        # weights stay in the checkpoints.
+        trainer.module.load_state_dict(trainer.ema.state_dict())
     save_safetensors(run_dir / "model.safetensors", trainer.module)
     test_set = exp.test_set if exp.test_set is not None else exp.val_set
     test = trainer.evaluate(test_set)
@@ -254,7 +261,8 @@ def load_run(run_dir: str | Path) -> tuple[Any, dict[str, Any], Any]:
     exp = recipe.setup(config)
     for name in ("best.ckpt", "last.ckpt"):
         if (run_dir / name).is_file():
-            exp.model.load_state_dict(load_checkpoint(run_dir / name)["model"])
+            state = load_checkpoint(run_dir / name)
+            exp.model.load_state_dict(state.get("ema", state["model"]))  # a run with EMA is judged by its EMA weights
             break
     else:
         raise ConfigError(f"{run_dir} has no best.ckpt or last.ckpt")

@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 from .checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .distributed import DistInfo, barrier
+from .ema import ModelEma
 from .logging import MetricLogger, progress, truncate_metrics
 from .optim import build_optimizer, build_scheduler
 from .tasks import Task, move_to_device
@@ -173,6 +174,9 @@ class Trainer:
         if self.dist.enabled:
             ids = [device.index] if device.type == "cuda" else None
             self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        # train.ema_decay > 0 keeps an EMA of the weights (engine/ema.py); evaluation then uses the EMA weights.
+        ema_decay = float(self.train_cfg.get("ema_decay", 0.0))
+        self.ema = ModelEma(self.module, ema_decay) if ema_decay > 0 else None
         trainable = [p for p in self.module.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(config["optim"], trainable)
         self.scheduler = build_scheduler(config["schedule"], self.optimizer, self.total_steps)
@@ -197,8 +201,15 @@ class Trainer:
         self.logger = MetricLogger(self.run_dir, tensorboard=bool(self.train_cfg.get("tensorboard", True)))
 
     # ------------------------------------------------------------------ state
+    @property
+    def eval_module(self) -> nn.Module:
+        """The weights that are evaluated and exported: the EMA copy when ``train.ema_decay > 0``."""
+        return self.ema.module if self.ema is not None else self.module
+
     def state_dict(self) -> dict[str, Any]:
+        extra = {} if self.ema is None else {"ema": self.ema.state_dict()}
         return {
+            **extra,
             "model": self.module.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -214,6 +225,9 @@ class Trainer:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.module.load_state_dict(state["model"])
+        if self.ema is not None:
+            # A run that switches EMA on at resume starts its average from the trained weights.
+            self.ema.load_state_dict(state["ema"] if "ema" in state else state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
@@ -254,13 +268,16 @@ class Trainer:
         dataset = self.val_set if dataset is None else dataset
         if dataset is None:
             return {}
-        self.module.eval()
+        module = self.eval_module
+        module.eval()
         bs = int(self.train_cfg.get("eval_batch_size", self.train_cfg["batch_size"]))
         with self.autocast():
             metrics = evaluate_dataset(
-                self.task, self.module, dataset, batch_size=bs, device=self.device, collate_fn=self.collate_fn
+                self.task, module, dataset, batch_size=bs, device=self.device, collate_fn=self.collate_fn
             )
         self.module.train()
+        if self.ema is not None:
+            self.ema.module.eval()
         return metrics
 
     def _is_better(self, value: float) -> bool:
@@ -329,6 +346,8 @@ class Trainer:
                 lr = self.optimizer.param_groups[0]["lr"]
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
+                if self.ema is not None:
+                    self.ema.update(self.module)
                 self.scheduler.step()
                 self.step += 1
                 bar.update(1)

@@ -49,6 +49,7 @@ BASE_CONFIG: dict[str, Any] = {
         "eval_batch_size": 512,
         "accumulate": 1,
         "grad_clip": 0.0,
+        "ema_decay": 0.0,
         "amp": False,
         "eval_every": 50,
         "ckpt_every": 50,
