@@ -63,14 +63,12 @@ def test_gaussian_baseline_matches_the_data_moments() -> None:
     torch.testing.assert_close(torch.cov(samples.T), torch.cov(data.T), atol=0.08, rtol=0)
 
 
-def test_the_full_cifar_config_is_a_clear_placeholder() -> None:
+def test_the_full_toy_config_is_the_grid_and_images_are_refused() -> None:
     recipe = get_recipe("ddpm_toy2d")
     full = recipe.configs["full"]
-    assert full["model"] == {"name": "ddpm_cifar10", "kwargs": {}} and full["data"]["name"] == "cifar10"
-    assert (full["optim"]["lr"], full["train"]["batch_size"], full["train"]["steps"]) == (2e-4, 128, 800_000)
-    assert (full["schedule"]["warmup_steps"], full["train"]["grad_clip"]) == (5000, 1.0)
-    with pytest.raises(ConfigError, match="FID"):
-        recipe.setup(full)
+    assert full["data"]["kwargs"]["kind"] == "grid" and full["train"]["steps"] > recipe.configs["quick"]["train"]["steps"]
+    with pytest.raises(ConfigError, match="ddpm_images"):
+        recipe.setup({**full, "data": {"name": "cifar10", "path": None, "kwargs": {}}})
 
 
 def test_quick_recipe_covers_every_mode_and_beats_a_single_gaussian(tmp_path) -> None:

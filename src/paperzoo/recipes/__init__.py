@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     bert4rec,
     causalgan,
     ddpm,
+    ddpm_images,
     googlenet,
     inception_v3,
     inception_v4,

@@ -15,12 +15,8 @@ the same way; it spreads its mass between the modes, so its precision and recall
 Deviations: sampling does not clip x̂_0 to [-1, 1] (``task.clip_denoised: false``) because the toy data is not
 an image scaled to that range. The paper reports no number on toy data (``paper_number`` is None).
 
-The ``full`` config records the paper's CIFAR-10 setup for ``ddpm_cifar10`` (§4, Appendix B: Adam, lr 2e-4,
-batch 128, 800k steps, 5,000 linear warm-up steps, gradient clipping at 1.0, dropout 0.1, random horizontal
-flips; the paper reports FID 3.17 and IS 9.46). It is a documented placeholder: the CIFAR-10 reader exists
-(``--data PATH``), but judging an image model needs FID/IS, which paperzoo does not implement, and the
-trainer has no EMA of the weights (the paper evaluates an EMA with decay 0.9999), so :meth:`setup` raises a
-:class:`~paperzoo.engine.config.ConfigError` that says so instead of training a run it cannot score.
+The ``full`` config is the harder 25-mode grid with a longer run (the paper has no toy experiment). The
+paper's CIFAR-10 experiment is the ``ddpm_images`` recipe (:mod:`paperzoo.recipes.ddpm_images`).
 """
 
 from __future__ import annotations
@@ -70,25 +66,14 @@ QUICK = extend_config(
     },
 )
 
-# The paper's CIFAR-10 run (§4 and Appendix B). Placeholder: setup() refuses it (no FID/IS, no EMA; see above).
+# The toy has no counterpart in the paper; "full" is the harder 5×5 grid with a longer run. The paper's CIFAR-10
+# run is the ``ddpm_images`` recipe's full config.
 FULL = extend_config(
     QUICK,
     {
-        "model": {"name": "ddpm_cifar10", "kwargs": {}},  # dropout 0.1 is the variant's default
-        "data": {"name": "cifar10", "kwargs": {"val_fraction": 0.1}},
-        "optim": {"name": "adam", "lr": 2e-4, "weight_decay": 0.0},
-        "schedule": {"name": "constant", "warmup_steps": 5000, "min_lr_ratio": 0.0},
-        "train": {
-            "steps": 800_000,
-            "batch_size": 128,
-            "eval_batch_size": 256,
-            "eval_every": 50_000,
-            "ckpt_every": 10_000,
-            "log_every": 100,
-            "grad_clip": 1.0,
-            "num_workers": 4,
-        },
-        "task": {"clip_denoised": True, "eval_samples": 50_000},
+        "data": {"kwargs": {"kind": "grid", "grid_size": 5, "spacing": 1.0, "std": 0.05}},
+        "train": {"steps": 20_000, "eval_every": 5000, "ckpt_every": 5000},
+        "task": {"eval_samples": 5000},
     },
 )
 
@@ -191,9 +176,8 @@ class DDPMToy2d(Recipe):
         data_cfg, task_cfg = config["data"], config["task"]
         if data_cfg["name"] != "toy2d":
             raise ConfigError(
-                f"recipe {self.name!r} trains on data 'toy2d' only (got {data_cfg['name']!r}): the CIFAR-10 'full' "
-                "config is a placeholder, because judging image samples needs FID/IS (not implemented in paperzoo) "
-                "and the paper's EMA of the weights (decay 0.9999) is not implemented by the trainer"
+                f"recipe {self.name!r} trains on data 'toy2d' only (got {data_cfg['name']!r}); "
+                "images (digits, CIFAR-10) are the 'ddpm_images' recipe"
             )
         splits = create_dataset("toy2d", **{"seed": int(config["seed"]), **dict(data_cfg.get("kwargs") or {})})
         assert isinstance(splits, Toy2dSplits)

@@ -31,7 +31,7 @@ parameter count; converting TF weights means stacking W_q, W_k, W_v.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import torch
@@ -279,6 +279,7 @@ class NoiseSchedule:
         clip_denoised: bool = True,
         device: Any = None,
         dtype: torch.dtype = torch.float32,
+        progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
     ) -> Tensor:
         """Ancestral sampling (Algorithm 2): x_T ~ N(0, I), then x_{t-1} = μ_θ(x_t, t) + σ_t z for t = T..1.
 
@@ -289,12 +290,14 @@ class NoiseSchedule:
             shape: the batch shape (B, ...).
             generator: random generator for x_T and every z (on ``device``).
             var_type, clip_denoised: see :meth:`p_mean_variance`.
+            progress: wraps the loop over timesteps (e.g. a tqdm bar), or None.
 
         Returns:
             x_0 samples of ``shape``.
         """
         x = torch.randn(tuple(shape), generator=generator, device=device, dtype=dtype)  # line 1: x_T
-        for i in reversed(range(self.num_timesteps)):  # line 2: t = T, ..., 1
+        steps: Iterable[int] = reversed(range(self.num_timesteps))
+        for i in progress(steps) if progress is not None else steps:  # line 2: t = T, ..., 1
             t = torch.full((x.shape[0],), i, dtype=torch.long, device=x.device)
             out = self.p_mean_variance(model(x, t), x, t, var_type=var_type, clip_denoised=clip_denoised)
             if i == 0:  # line 3: z = 0 at the last step, so x_0 is the mean
