@@ -85,6 +85,7 @@ QUICK = extend_config(
             "feature_net": "resnet_cifar_tiny",
             "feature_steps": 300,
             "feature_lr": 3e-3,
+            "feature_batch": 64,
             "feature_run": None,
         },
     },
@@ -133,9 +134,9 @@ def _all_images(dataset: Any) -> tuple[Tensor, Tensor]:
 
 
 def train_feature_classifier(
-    name: str, train: Any, *, num_classes: int, in_chans: int, steps: int, lr: float, seed: int
+    name: str, train: Any, *, num_classes: int, in_chans: int, steps: int, lr: float, seed: int, batch_size: int = 64
 ) -> nn.Module:
-    """The feature network for FID: a paperzoo classifier trained with Adam on ``train`` for ``steps`` batches of 64.
+    """The feature network for FID: a paperzoo classifier trained with Adam on ``train`` for ``steps`` batches.
 
     Uses its own ``torch.Generator`` for batch order so that it leaves the global RNG as it found it.
     """
@@ -145,7 +146,7 @@ def train_feature_classifier(
     state = torch.get_rng_state()
     model.train()
     for _ in progress(range(steps), desc="feature classifier"):
-        idx = torch.randint(len(train), (64,), generator=gen)
+        idx = torch.randint(len(train), (batch_size,), generator=gen)
         x, y = train.get_batch(idx)
         loss = nn.functional.cross_entropy(model(x), y)
         opt.zero_grad(set_to_none=True)
@@ -235,7 +236,9 @@ class ImageDiffusionTask(Task):
         self.feature_model.to("cpu")
         real_f, _ = extract_features(self.feature_model, real)
         fake_f, fake_p = extract_features(self.feature_model, fake)
-        precision, recall = precision_recall(real_f, fake_f)
+        k = 3  # Kynkäänniemi et al.'s neighbourhood size; a split with so few images gets no precision/recall
+        enough = min(len(real_f), len(fake_f)) > k
+        precision, recall = precision_recall(real_f, fake_f, k=k) if enough else (float("nan"), float("nan"))
         is_mean, _ = inception_score(fake_p, splits=min(10, len(fake_p)))
         return {"fid": fid_from_features(real_f, fake_f), "precision": precision, "recall": recall, "is": is_mean}
 
@@ -308,6 +311,7 @@ class DDPMImages(Recipe):
             steps=int(task_cfg["feature_steps"]),
             lr=float(task_cfg["feature_lr"]),
             seed=seed,
+            batch_size=int(task_cfg["feature_batch"]),
         )
 
     def _baseline(self, exp: Experiment) -> dict[str, Any]:
