@@ -127,6 +127,33 @@ def test_multi_crop_evaluation_averages_the_softmax_over_crops() -> None:
     x = torch.randn(5, 10, 1, 2, 3)  # (B, crops, C, H, W): ten patches per image
     y = torch.randint(0, 4, (5,))
     probs = model(x.flatten(0, 1)).softmax(-1).view(5, 10, 4).mean(1)
-    out = ClassificationTask().evaluate(model, [(x, y)])
+    out = ClassificationTask(sample_ndim=4).evaluate(model, [(x, y)])
     assert out["acc"] == pytest.approx((probs.argmax(-1) == y).float().mean().item())
     assert out["loss"] == pytest.approx(torch.nn.functional.nll_loss(probs.log(), y).item(), rel=1e-5)
+
+
+class _TwoPathways(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(6, 4), nn.Linear(3, 4)
+
+    def forward(self, x):
+        slow, fast = x
+        return self.a(slow.flatten(1)) + self.b(fast.flatten(1))
+
+
+def test_clips_are_not_mistaken_for_crops_and_pathway_lists_average_their_views() -> None:
+    torch.manual_seed(0)
+    clip_model = nn.Sequential(nn.Flatten(), nn.Linear(6, 4))
+    clips, y = torch.randn(5, 1, 3, 2, 1), torch.randint(0, 4, (5,))  # (B, C, T, H, W): one view per clip
+    plain = ClassificationTask(sample_ndim=5).evaluate(clip_model, [(clips, y)])
+    expected = torch.nn.functional.cross_entropy(clip_model(clips), y).item()
+    assert plain["loss"] == pytest.approx(expected, rel=1e-6)
+    # Two pathways, each (B, V, C, T, H, W) with V = 3 views (e.g. spatial crops × temporal clips).
+    model = _TwoPathways()
+    slow, fast = torch.randn(5, 3, 1, 3, 2, 1), torch.randn(5, 3, 1, 3, 1, 1)
+    probs = torch.stack([model([slow[:, v], fast[:, v]]).softmax(-1) for v in range(3)], 1).mean(1)
+    out = ClassificationTask(sample_ndim=5).evaluate(model, [([slow, fast], y)])
+    assert out["loss"] == pytest.approx(torch.nn.functional.nll_loss(probs.log(), y).item(), rel=1e-5)
+    with pytest.raises(ValueError, match="sample_ndim"):
+        ClassificationTask(sample_ndim=1)

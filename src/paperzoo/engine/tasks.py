@@ -74,6 +74,11 @@ class ClassificationTask(Task):
     A model that returns auxiliary logits in training (an object with ``logits``, ``aux_logits`` and
     ``aux_weights``, e.g. GoogLeNet's two auxiliary classifiers at weight 0.3) is trained on the main
     loss plus the weighted auxiliary losses; the logged accuracy is the main head's.
+
+    Multi-view evaluation: with ``sample_ndim`` set (4 for images ``(B, C, H, W)``, 5 for clips
+    ``(B, C, T, H, W)``), an evaluation input with one more dimension, ``(B, V, ...)``, holds V views of each
+    example (AlexNet's ten crops; a video's spatial crops × temporal clips), and the softmax is averaged over
+    them. For multi-pathway inputs (a list of tensors) every tensor carries the views dimension.
     """
 
     def __init__(
@@ -82,12 +87,31 @@ class ClassificationTask(Task):
         label_smoothing: float = 0.0,
         topk: tuple[int, ...] = (1,),
         loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+        sample_ndim: int | None = None,
     ) -> None:
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1) (got {label_smoothing})")
+        if sample_ndim is not None and sample_ndim < 2:
+            raise ValueError(f"sample_ndim must be >= 2 or None (got {sample_ndim})")
         self.label_smoothing = label_smoothing
         self.topk = topk
         self.loss_fn = loss_fn
+        self.sample_ndim = sample_ndim
+
+    def _num_views(self, x: Any) -> int | None:
+        """V when ``x`` is a multi-view batch ``(B, V, ...)`` (see the class docstring), else None."""
+        first = x[0] if isinstance(x, (list, tuple)) else x
+        if self.sample_ndim is None or not isinstance(first, Tensor) or first.dim() != self.sample_ndim + 1:
+            return None
+        return first.shape[1]
+
+    def _eval_logits(self, model: nn.Module, x: Any) -> Tensor:
+        views = self._num_views(x)
+        if views is None:
+            return _main(model(x))
+        flat = [t.flatten(0, 1) for t in x] if isinstance(x, (list, tuple)) else x.flatten(0, 1)
+        probs = _main(model(flat)).softmax(-1)
+        return probs.view(-1, views, probs.shape[-1]).mean(1).log()
 
     def _loss(self, logits: Tensor, y: Tensor) -> Tensor:
         if self.loss_fn is not None:
@@ -111,10 +135,7 @@ class ClassificationTask(Task):
         total, loss_sum = 0, 0.0
         correct = dict.fromkeys(self.topk, 0)
         for x, y in batches:
-            if x.dim() == 5:  # multi-crop evaluation (AlexNet's ten patches): average the softmax over crops
-                logits = _main(model(x.flatten(0, 1))).softmax(-1).view(*x.shape[:2], -1).mean(1).log()
-            else:
-                logits = _main(model(x))
+            logits = self._eval_logits(model, x)
             loss_sum += self._loss(logits, y).item() * y.numel()
             top = logits.topk(max(self.topk), dim=-1).indices
             for k in self.topk:

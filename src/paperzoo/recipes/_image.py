@@ -236,7 +236,8 @@ class ImageRecipe(Recipe):
         model = create_model(config["model"]["name"], **kwargs)
         task_cfg = config["task"]
         topk = (1, 5) if splits.num_classes > 5 else (1,)
-        common = dict(label_smoothing=float(task_cfg["label_smoothing"]), topk=topk)
+        # sample_ndim=4: a 5-D evaluation batch holds crops of each image (ten-crop testing).
+        common = dict(label_smoothing=float(task_cfg["label_smoothing"]), topk=topk, sample_ndim=4)
         task = FilterRenormTask(**common) if task_cfg.get("filter_renorm") else ClassificationTask(**common)
         info = {"data": splits.source, "splits": splits, "num_classes": splits.num_classes}
         return Experiment(model, task, splits.train, splits.val, splits.test, info=info)
