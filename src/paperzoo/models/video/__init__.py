@@ -1,3 +1,18 @@
-"""Video action recognition: 3D CNNs (C3D, R3D, R(2+1)D, I3D, S3D, SlowFast, X3D) and video transformers."""
+"""Video action recognition: two-stream, TSN, 3D CNNs (C3D ... X3D, T3D) and video transformers."""
 
-from . import c3d, i3d, mvit, resnet3d, s3d, slowfast, timesformer, vivit, vtn, x3d  # noqa: F401
+from . import (  # noqa: F401
+    c3d,
+    hidden_two_stream,
+    i3d,
+    mvit,
+    resnet3d,
+    s3d,
+    slowfast,
+    t3d,
+    timesformer,
+    tsn,
+    two_stream,
+    vivit,
+    vtn,
+    x3d,
+)
