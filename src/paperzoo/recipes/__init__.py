@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     resnet,
     vgg,
     vit,
+    vqvae,
     wavegrad,
     zfnet,
 )
