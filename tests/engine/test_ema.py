@@ -110,3 +110,24 @@ def test_resumed_run_has_the_same_average_as_an_uninterrupted_one() -> None:
     second.fit()
     for a, b in zip(straight.ema.module.parameters(), second.ema.module.parameters(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_an_empty_validation_split_means_no_selection() -> None:
+    trainer = _trainer(0.0, steps=3)
+    empty = TensorDataset(torch.zeros(0, 3), torch.zeros(0, 1))
+    config = dict(trainer.cfg)
+    t = Trainer(
+        model=nn.Linear(3, 1),
+        task=Regression(),
+        train_set=_data(),
+        val_set=empty,
+        config=config,
+        run_dir=None,
+        device=torch.device("cpu"),
+        metric="mse",
+        higher_is_better=False,
+        quiet=True,
+    )
+    assert t.val_set is None and t.evaluate() == {}
+    result = t.fit()
+    assert result.best_step is None  # nothing was selected on an empty split

@@ -128,7 +128,8 @@ class Trainer:
     Args:
         model: the network (already built; moved to ``device`` here).
         task: objective and metrics.
-        train_set, val_set: datasets (``val_set`` may be None: no evaluation until the end).
+        train_set, val_set: datasets (``val_set`` None or empty: no evaluation and no ``best.ckpt``, so the
+            run's last weights are the ones tested).
         config: the resolved run config; uses the ``optim``, ``schedule``, ``train`` and ``seed`` sections.
         run_dir: where checkpoints and metrics go (rank 0 only); None trains without writing anything.
         device: where to train.
@@ -155,7 +156,8 @@ class Trainer:
         self.cfg = config
         self.train_cfg = config["train"]
         self.task = task
-        self.train_set, self.val_set = train_set, val_set
+        # An empty validation split (e.g. val_fraction 0) means no model selection: the last weights are tested.
+        self.train_set, self.val_set = train_set, (val_set if val_set is not None and len(val_set) > 0 else None)
         self.device = device
         self.metric, self.higher_is_better = metric, higher_is_better
         self.dist = dist or DistInfo()

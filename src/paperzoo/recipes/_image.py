@@ -31,7 +31,7 @@ from ..data import transforms as T
 from ..data.images import ImageSplits
 from ..engine.config import ConfigError, extend_config
 from ..engine.tasks import ClassificationTask, StepOutput, Task
-from ..engine.trainer import Trainer, eval_batches
+from ..engine.trainer import Trainer, eval_batches, iterate_batches
 from ..registry import create_dataset, create_model, get_dataset_entry
 from .base import BASE_CONFIG, Experiment, Recipe
 
@@ -180,20 +180,19 @@ def linear_probe_accuracy(
     """Top-1 and top-5 test accuracy of a multinomial logistic regression on raw pixels (the "linear
     classifier" baseline).
 
-    Fitted with L-BFGS on up to ``max_train`` training images read through the evaluation transform
-    (pixels average-pooled to at most ``max_side``² per channel), with a small L2 penalty; multi-crop
-    test images average the softmax over crops.
+    Fitted with L-BFGS on up to ``max_train`` training images (a seeded random subset) read through the
+    evaluation transform (pixels average-pooled to at most ``max_side``² per channel), with a small L2
+    penalty; multi-crop test images average the softmax over crops.
     """
     train = splits.train.with_transform(splits.test.transform) if hasattr(splits.test, "transform") else splits.train
-    xs, ys, n = [], [], 0
-    for x, y in eval_batches(train, batch_size):
+    # A seeded random subset: readers keep class-folder order, so the first max_train images could be a few classes.
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:max_train].tolist()
+    xs, ys = [], []
+    for x, y in iterate_batches(train, [order[i : i + batch_size] for i in range(0, len(order), batch_size)]):
         x = x.mean(1) if x.dim() == 5 else x
         xs.append(_pixels(x, max_side))
         ys.append(y)
-        n += len(y)
-        if n >= max_train:
-            break
-    x, y = torch.cat(xs)[:max_train], torch.cat(ys)[:max_train]
+    x, y = torch.cat(xs), torch.cat(ys)
     mean, std = x.mean(0), x.std(0).clamp_min(1e-3)
     linear = nn.Linear(x.shape[1], splits.num_classes)
     nn.init.zeros_(linear.weight)
