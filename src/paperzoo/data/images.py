@@ -30,9 +30,8 @@ import csv
 import gzip
 import math
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +41,30 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ..registry import register_dataset
+from ._common import (
+    SHAPE_KINDS,
+    TEXTURE_KINDS,
+    DatasetSplits,
+    InMemoryDataset,
+    balanced_labels,
+    check_fraction,
+    check_procedural,
+    contrasting_colours,
+    one_thread,
+    paint_clutter,
+    per_kind,
+    shape_sdf,
+    split_samples,
+    stratified_split,
+    texture_pattern,
+    to_float,
+)
 from .errors import DataFormatError, require_file
 from .transforms import (
     ToFloat,
     Transform,
     cifar_eval_transform,
     cifar_train_transform,
-    hsv_to_rgb,
     imagenet_eval_transform,
     imagenet_train_transform,
 )
@@ -78,7 +94,7 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 
 
 # ---------------------------------------------------------------------------------------------- containers
-class TensorImageDataset(Dataset):
+class TensorImageDataset(InMemoryDataset):
     """Images held in memory as one uint8 tensor, transformed when read.
 
     Items are ``(image float32 (C, h, w), label int64 ())``; :meth:`get_batch` builds a batch with
@@ -93,35 +109,17 @@ class TensorImageDataset(Dataset):
     """
 
     def __init__(self, images: Tensor, labels: Tensor, transform: Transform | None = None) -> None:
-        if images.dtype != torch.uint8 or images.ndim != 4:
-            raise ValueError(f"images must be uint8 (N, C, H, W) (got {images.dtype} {tuple(images.shape)})")
-        if labels.ndim != 1 or len(labels) != len(images):
-            raise ValueError(f"labels must be (N,) with N={len(images)} (got {tuple(labels.shape)})")
-        self.images, self.labels = images, labels.long()
-        self.transform = transform if transform is not None else ToFloat()
+        transform = transform if transform is not None else ToFloat()
+        super().__init__(images, labels, transform, name="images", layout="(N, C, H, W)")
 
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def _apply(self, x: Tensor) -> Tensor:
-        x = self.transform(x)
-        return x.to(torch.float32).div_(255.0) if x.dtype == torch.uint8 else x.to(torch.float32)
-
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
-        return self._apply(self.images[index]), self.labels[index]
-
-    def get_batch(self, indices: Sequence[int] | Tensor) -> tuple[Tensor, Tensor]:
-        """``(images (B, C, h, w) float32, labels (B,) int64)`` for ``indices``."""
-        idx = torch.as_tensor(indices, dtype=torch.long)
-        return self._apply(self.images[idx]), self.labels[idx]
-
-    def with_transform(self, transform: Transform | None) -> TensorImageDataset:
-        """The same images (shared storage) read through another transform."""
-        return TensorImageDataset(self.images, self.labels, transform)
+    @property
+    def images(self) -> Tensor:
+        """(N, C, H, W) uint8."""
+        return self.data
 
 
 @dataclass
-class ImageSplits:
+class ImageSplits(DatasetSplits):
     """Train/validation/test image datasets of ``(image float32 (C, H, W), label int64)``.
 
     Attributes:
@@ -130,63 +128,9 @@ class ImageSplits:
         source: where the data came from (for run reports).
     """
 
-    train: Dataset
-    val: Dataset
-    test: Dataset
-    num_classes: int
-    in_chans: int
     image_size: int
     class_names: list[str]
     source: str
-
-    def with_transforms(self, train: Transform | None = None, eval: Transform | None = None) -> ImageSplits:
-        """A copy whose training set uses ``train`` and whose val/test sets use ``eval`` (None keeps them)."""
-        return replace(
-            self,
-            train=self.train.with_transform(train) if train is not None else self.train,
-            val=self.val.with_transform(eval) if eval is not None else self.val,
-            test=self.test.with_transform(eval) if eval is not None else self.test,
-        )
-
-
-def stratified_split(labels: Tensor, fractions: Sequence[float], *, seed: int) -> list[Tensor]:
-    """Seeded split that keeps every part's class proportions.
-
-    Part ``k`` gets ``round(N * fractions[k])`` items, shared among the classes in proportion to
-    their sizes (largest-remainder rounding, so each class is within one item of its quota and
-    small classes are not rounded away); the items are drawn at random within each class.
-
-    Returns:
-        ``[rest, part_0, part_1, ...]`` as sorted index tensors; the rest is the training part.
-    """
-    if any(f < 0 for f in fractions) or sum(fractions) >= 1:
-        raise ValueError(f"split fractions must be >= 0 and sum below 1 (got {list(fractions)})")
-    g = torch.Generator().manual_seed(seed)
-    classes, sizes = torch.unique(labels, return_counts=True)
-    left = sizes.clone()  # items of each class not yet assigned
-    counts = []
-    for f in fractions:
-        quota = sizes.double() * f
-        take = torch.minimum(quota.floor().long(), left)
-        extra = int(round(len(labels) * f)) - int(take.sum())
-        # Hand the remaining items to the largest fractional parts (ties in a seeded random order).
-        jitter = torch.rand(len(sizes), generator=g, dtype=torch.float64) * 1e-9
-        room = (take < left).double()
-        order = torch.argsort((quota - quota.floor() + jitter) * room, descending=True)
-        take[order[: max(extra, 0)]] += (room[order[: max(extra, 0)]] > 0).long()
-        left -= take
-        counts.append(take)
-    parts: list[list[Tensor]] = [[] for _ in range(len(fractions) + 1)]
-    for c, cls in enumerate(classes.tolist()):
-        idx = (labels == cls).nonzero().squeeze(1)
-        idx = idx[torch.randperm(len(idx), generator=g)]
-        start = 0
-        for k in range(len(fractions)):
-            n = int(counts[k][c])
-            parts[k + 1].append(idx[start : start + n])
-            start += n
-        parts[0].append(idx[start:])
-    return [torch.cat(p).sort().values if p else torch.empty(0, dtype=torch.long) for p in parts]
 
 
 def _tensor_splits(
@@ -216,11 +160,6 @@ def _tensor_splits(
     )
 
 
-def _check_fraction(name: str, value: float) -> None:
-    if not 0 <= value < 1:
-        raise ValueError(f"{name} must be in [0, 1) (got {value})")
-
-
 # ---------------------------------------------------------------------------------------------- digits
 @register_dataset(
     description="scikit-learn's 1,797 8x8 digits upscaled to 3x32x32 images, 10 classes, seeded split",
@@ -247,8 +186,8 @@ def digits_images(
         raise ValueError(f"image_size must be >= 8 (got {image_size})")
     if in_chans not in (1, 3):
         raise ValueError(f"in_chans must be 1 or 3 (got {in_chans})")
-    _check_fraction("val_fraction", val_fraction)
-    _check_fraction("test_fraction", test_fraction)
+    check_fraction("val_fraction", val_fraction)
+    check_fraction("test_fraction", test_fraction)
     digits = load_digits()
     x = torch.from_numpy(digits.images).float().unsqueeze(1) * (255.0 / 16.0)  # (N, 1, 8, 8)
     if interpolation == "bilinear":
@@ -271,45 +210,7 @@ def digits_images(
 
 
 # ---------------------------------------------------------------------------------------------- shapes
-SHAPE_KINDS = ("circle", "square", "triangle", "cross", "ring")
-TEXTURE_KINDS = ("solid", "stripes", "checks")
-
-
-def _shape_sdf(kind: str, u: Tensor, v: Tensor) -> Tensor:
-    """Signed distance (negative inside) to a shape of circumradius about 1 in its own frame (u, v)."""
-    if kind == "circle":
-        return torch.sqrt(u * u + v * v) - 1.0
-    if kind == "square":
-        return torch.maximum(u.abs(), v.abs()) - 0.86  # corners reach 1.22: distinct from the circle
-    if kind == "triangle":
-        # Equilateral: intersection of three half-planes with outward normals 120 degrees apart.
-        sides = [u * math.cos(a) + v * math.sin(a) for a in (math.pi / 2, math.pi * 7 / 6, math.pi * 11 / 6)]
-        return torch.maximum(torch.maximum(sides[0], sides[1]), sides[2]) - 0.55
-    if kind == "cross":
-        bar_h = torch.maximum(u.abs() - 1.0, v.abs() - 0.36)
-        bar_v = torch.maximum(u.abs() - 0.36, v.abs() - 1.0)
-        return torch.minimum(bar_h, bar_v)
-    if kind == "ring":
-        return (torch.sqrt(u * u + v * v) - 0.72).abs() - 0.28
-    raise ValueError(f"unknown shape {kind!r}; known: {SHAPE_KINDS}")
-
-
-def _texture(kind: str, a: Tensor, b: Tensor) -> Tensor:
-    """Fill pattern in [-1, 1] from texture coordinates (a, b) measured in periods."""
-    if kind == "solid":
-        return torch.zeros_like(a)
-    if kind == "stripes":
-        return torch.tanh(3.0 * torch.sin(2 * math.pi * a))
-    if kind == "checks":
-        return torch.tanh(6.0 * torch.sin(2 * math.pi * a) * torch.sin(2 * math.pi * b))
-    raise ValueError(f"unknown texture {kind!r}; known: {TEXTURE_KINDS}")
-
-
-def _unit_value_rgb(hue: Tensor, saturation: Tensor) -> Tensor:
-    """RGB of ``(hue, saturation, value=1)`` per image, (N, 3): with hue and saturation fixed, RGB is
-    linear in the HSV value, so a value map times this vector colours a whole image in one product."""
-    hsv = torch.stack([hue, saturation, torch.ones_like(hue)], dim=1)[:, :, None, None]
-    return hsv_to_rgb(hsv)[:, :, 0, 0]
+_shape_sdf = shape_sdf  # the name tests/data/test_images.py imports
 
 
 def render_shapes(
@@ -352,17 +253,11 @@ def render_shapes(
     phi = math.pi * rand(n)
     phase = rand(n, 2)
     # HSV values: the fill's in [0.25, 0.75]; the background's at least 0.42 above or below it.
-    fg_v = 0.25 + 0.5 * rand(n)
-    above = torch.where(fg_v < 0.45, True, torch.where(fg_v > 0.55, False, rand(n) < 0.5))
-    lo = torch.where(above, fg_v + 0.42, torch.zeros_like(fg_v))
-    hi = torch.where(above, torch.ones_like(fg_v), fg_v - 0.42)
-    bg_v = lo + (hi - lo).clamp(min=0) * rand(n)
-    fg_rgb = _unit_value_rgb(rand(n), 0.15 + 0.65 * rand(n))  # (N, 3)
-    bg_rgb = _unit_value_rgb(rand(n), 0.15 + 0.65 * rand(n))
+    fg_v, bg_v, fg_rgb, bg_rgb = contrasting_colours(n, 0.42, g)
     slope = 0.12 * (2 * rand(n, 2) - 1)  # background value gradient across the image, per axis
     blobs = rand(n, clutter, 4)  # x, y, radius, value of each clutter disc
 
-    with _one_thread():
+    with one_thread():
         return _render_pixels(
             shape_id,
             texture_id,
@@ -385,16 +280,6 @@ def render_shapes(
             chunk=chunk,
             generator=g,
         )
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _render_pixels(
@@ -420,7 +305,7 @@ def _render_pixels(
     chunk: int,
     generator: torch.Generator | None,
 ) -> Tensor:
-    n, s, g, clutter = len(shape_id), image_size, generator, blobs.shape[1]
+    n, s, g = len(shape_id), image_size, generator
     coords = torch.arange(s, dtype=torch.float32) + 0.5  # pixel centres
     out = torch.empty(n, 3, s, s, dtype=torch.uint8)
     for lo_i in range(0, n, chunk):
@@ -437,28 +322,17 @@ def _render_pixels(
         dx, dy = x - col(centre[:, 0]), y - col(centre[:, 1])
         c, sn = col(torch.cos(theta) / radius), col(torch.sin(theta) / radius)
         u, v = dx * c + dy * sn, dy * c - dx * sn  # (m, S, S)
-        sdf = torch.empty(m, s, s)
-        for k, kind in enumerate(shapes):  # one vectorised evaluation per shape kind
-            sel = (shape_id[i] == k).nonzero().squeeze(1)
-            if sel.numel():
-                sdf[sel] = _shape_sdf(kind, u[sel], v[sel])
+        sdf = per_kind(shape_sdf, shapes, shape_id[i], u, v)  # one vectorised evaluation per shape kind
         alpha = (0.5 - sdf * col(radius)).clamp_(0.0, 1.0).unsqueeze(1)  # anti-aliased coverage
 
         cp, sp = col(torch.cos(phi) / period), col(torch.sin(phi) / period)
         ta = (x * cp + col(phase[:, 0])) + y * sp  # texture coordinates, in periods
         tb = (y * cp + col(phase[:, 1])) - x * sp
-        pattern = torch.zeros(m, s, s)
-        for k, kind in enumerate(textures):
-            sel = (texture_id[i] == k).nonzero().squeeze(1)
-            if sel.numel() and kind != "solid":
-                pattern[sel] = _texture(kind, ta[sel], tb[sel])
+        pattern = per_kind(texture_pattern, textures, texture_id[i], ta, tb)
         fill = (col(fg_v) + 0.18 * pattern).clamp_(0.0, 1.0).unsqueeze(1) * fg_rgb[i, :, None, None]
 
         back = (col(bg_v) + col(slope[:, 0]) * (x / s - 0.5)) + col(slope[:, 1]) * (y / s - 0.5)
-        for j in range(clutter):
-            r2 = (x - s * col(blobs[:, j, 0])) ** 2 + (y - s * col(blobs[:, j, 1])) ** 2
-            cover = ((1.5 + 1.5 * col(blobs[:, j, 2])) - r2.sqrt_()).clamp_(0.0, 1.0)
-            back = back + cover * (col(blobs[:, j, 3]) - back)
+        back = paint_clutter(back, x, y, blobs[i], size=s, radius=1.5)
         back = back.clamp_(0.0, 1.0).unsqueeze(1) * bg_rgb[i, :, None, None]  # (m, 3, S, S)
 
         image = torch.lerp(back, fill, alpha)
@@ -496,20 +370,21 @@ def shapes(
     steps of 128 images (6.4 epochs, 100 s on one busy CPU core). Its last confusion is circle vs
     square; textures are learnt first. Generating the 8,000 images takes about 0.7 s.
     """
-    for name, value in (("train_size", train_size), ("val_size", val_size), ("test_size", test_size)):
-        if value <= 0:
-            raise ValueError(f"{name} must be positive (got {value})")
-    if image_size < 16:
-        raise ValueError(f"image_size must be >= 16 (got {image_size})")
-    if noise < 0 or clutter < 0:
-        raise ValueError(f"noise and clutter must be >= 0 (got {noise}, {clutter})")
+    check_procedural(
+        train_size=train_size,
+        val_size=val_size,
+        test_size=test_size,
+        image_size=image_size,
+        noise=noise,
+        clutter=clutter,
+    )
     num_classes = len(SHAPE_KINDS) * len(TEXTURE_KINDS)
     g = torch.Generator().manual_seed(seed)
     sizes = (train_size, val_size, test_size)
     splits = []
     for size in sizes:
         # Each split cycles through the classes, then is shuffled: exactly balanced up to one image.
-        labels = (torch.arange(size) % num_classes)[torch.randperm(size, generator=g)]
+        labels = balanced_labels(size, num_classes, g)
         images = render_shapes(labels, image_size=image_size, generator=g, noise=noise, clutter=clutter)
         splits.append((images, labels))
     (xtr, ytr), (xva, yva), (xte, yte) = splits
@@ -555,9 +430,7 @@ class ImageFolderDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         path, label = self.samples[index]
-        x = self.transform(load_image(path))
-        x = x.to(torch.float32).div_(255.0) if x.dtype == torch.uint8 else x.to(torch.float32)
-        return x, torch.tensor(label, dtype=torch.long)
+        return to_float(self.transform(load_image(path))), torch.tensor(label, dtype=torch.long)
 
     @property
     def labels(self) -> Tensor:
@@ -698,8 +571,8 @@ def image_folder(
     root = Path(path)
     if not root.is_dir():
         raise DataFormatError(root, "image folder not found (expected a directory)")
-    _check_fraction("val_fraction", val_fraction)
-    _check_fraction("test_fraction", test_fraction)
+    check_fraction("val_fraction", val_fraction)
+    check_fraction("test_fraction", test_fraction)
     train_tf = train_transform if train_transform is not None else imagenet_train_transform(image_size)
     if eval_transform is None:
         eval_transform = imagenet_eval_transform(image_size, resize or int(round(image_size / 0.875)))
@@ -726,9 +599,7 @@ def image_folder(
         classes, train_samples = scan_class_folders(root)
         test_samples = []
         fractions = (val_fraction, test_fraction)
-    labels = torch.tensor([label for _, label in train_samples])
-    parts = stratified_split(labels, fractions, seed=seed)
-    pick = [[train_samples[i] for i in p.tolist()] for p in parts]
+    pick = split_samples(train_samples, fractions, seed=seed)
     if len(fractions) == 2:
         test_samples = pick[2]
     return ImageSplits(
@@ -803,7 +674,7 @@ def _cifar_splits(
     eval_transform: Transform | None,
     source: str,
 ) -> ImageSplits:
-    _check_fraction("val_fraction", val_fraction)
+    check_fraction("val_fraction", val_fraction)
     eval_tf = eval_transform if eval_transform is not None else cifar_eval_transform()
     train_tf = train_transform if train_transform is not None else (cifar_train_transform() if augment else eval_tf)
     images, labels = train
@@ -984,7 +855,7 @@ def mnist(
     grey channel. Default transform: :class:`~paperzoo.data.transforms.ToFloat` only."""
     if in_chans not in (1, 3):
         raise ValueError(f"in_chans must be 1 or 3 (got {in_chans})")
-    _check_fraction("val_fraction", val_fraction)
+    check_fraction("val_fraction", val_fraction)
     root = Path(path)
     if not root.is_dir():
         raise DataFormatError(root, "MNIST folder not found (expected a directory of IDX files)")

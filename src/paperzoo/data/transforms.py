@@ -63,6 +63,7 @@ __all__ = [
     "rgb_to_hsv",
     "hsv_to_rgb",
     "rgb_to_grayscale",
+    "resize_images",
     "adjust_brightness",
     "adjust_contrast",
     "adjust_saturation",
@@ -116,12 +117,13 @@ def _range(value: float | Sequence[float], name: str, *, center: float, lower: f
     return float(lo), float(hi)
 
 
-def _check_image(x: Tensor, what: str) -> bool:
-    """True for a batch (B, C, H, W), False for one image (C, H, W); anything else is a ValueError."""
-    if not isinstance(x, Tensor) or x.ndim not in (3, 4):
+def _check_batch(x: Tensor, what: str, item: str, dims: str) -> bool:
+    """True for a batch ``(B, *dims)``, False for one ``item`` ``(*dims)``; anything else is a ValueError."""
+    ndim = len(dims.split(","))
+    if not isinstance(x, Tensor) or x.ndim not in (ndim, ndim + 1):
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"{what} expected an image (C, H, W) or a batch (B, C, H, W) (got {shape})")
-    return x.ndim == 4
+        raise ValueError(f"{what} expected {item} ({dims}) or a batch (B, {dims}) (got {shape})")
+    return x.ndim == ndim + 1
 
 
 def _check_float(x: Tensor, what: str) -> None:
@@ -133,8 +135,9 @@ def _uniform(n: int, lo: float, hi: float, generator: torch.Generator | None) ->
     return lo + (hi - lo) * torch.rand(n, generator=generator)
 
 
-def _resize(x: Tensor, size: tuple[int, int], mode: str, antialias: bool) -> Tensor:
-    """Resize a batch (B, C, H, W) to ``size``; uint8 is computed in float and rounded back (as PIL does)."""
+def resize_images(x: Tensor, size: tuple[int, int], mode: str, antialias: bool) -> Tensor:
+    """Resize a batch (B, C, H, W) to ``size`` with ``F.interpolate`` (``mode``; ``antialias`` for bilinear
+    and bicubic); uint8 is computed in float and rounded back (as PIL does)."""
     if tuple(x.shape[-2:]) == size:
         return x
     y = x.float() if x.dtype == torch.uint8 else x
@@ -238,10 +241,13 @@ class Transform:
     """Base class: ``t(x, generator=None)`` on (C, H, W) or (B, C, H, W).
 
     Subclasses implement :meth:`apply` on a batch; a single image is processed as a batch of one.
+    ``_item`` and ``_dims`` name the layout of one input (video transforms take clips (C, T, H, W)).
     """
 
+    _item, _dims = "an image", "C, H, W"
+
     def __call__(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
-        batched = _check_image(x, type(self).__name__)
+        batched = _check_batch(x, type(self).__name__, self._item, self._dims)
         out = self.apply(x if batched else x.unsqueeze(0), generator)
         return out if batched else out.squeeze(0)
 
@@ -328,7 +334,7 @@ class Resize(Transform):
         return int(self.size * height / width), self.size
 
     def apply(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
-        return _resize(x, self.output_size(*x.shape[-2:]), self.interpolation, self.antialias)
+        return resize_images(x, self.output_size(*x.shape[-2:]), self.interpolation, self.antialias)
 
 
 class CenterCrop(Transform):
@@ -475,7 +481,9 @@ class RandomResizedCrop(Transform):
     def apply(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
         top, left, h, w = (p.tolist() for p in self.get_params(x.shape[0], x.shape[-2], x.shape[-1], generator))
         crops = [
-            _resize(_crop(x[i : i + 1], top[i], left[i], h[i], w[i]), self.size, self.interpolation, self.antialias)
+            resize_images(
+                _crop(x[i : i + 1], top[i], left[i], h[i], w[i]), self.size, self.interpolation, self.antialias
+            )
             for i in range(x.shape[0])
         ]
         return torch.cat(crops, dim=0)

@@ -48,7 +48,7 @@ import csv
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,24 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ..registry import register_dataset
+from ._common import (
+    SHAPE_KINDS,
+    DatasetSplits,
+    InMemoryDataset,
+    balanced_labels,
+    check_fraction,
+    check_positive,
+    check_procedural,
+    contrasting_colours,
+    one_thread,
+    paint_clutter,
+    per_kind,
+    shape_sdf,
+    split_samples,
+    texture_pattern,
+    to_float,
+)
 from .errors import DataFormatError, require_file
-from .images import SHAPE_KINDS, _one_thread, _shape_sdf, _texture, _unit_value_rgb, stratified_split
 from .transforms import (
     CenterCrop,
     Compose,
@@ -71,7 +87,7 @@ from .transforms import (
     TenCrop,
     ToFloat,
     Transform,
-    _resize,
+    resize_images,
 )
 
 __all__ = [
@@ -143,17 +159,15 @@ X3D_SAMPLING: dict[str, dict[str, int]] = {
 
 
 # ---------------------------------------------------------------------------------------------- containers
-def _to_float(x: Tensor) -> Tensor:
-    return x.to(torch.float32).div_(255.0) if x.dtype == torch.uint8 else x.to(torch.float32)
-
-
-class TensorVideoDataset(Dataset):
+class TensorVideoDataset(InMemoryDataset):
     """Clips held in memory as one uint8 tensor, transformed when read (the video twin of
     :class:`~paperzoo.data.images.TensorImageDataset`).
 
     Items are ``(clip float32 (C, T, h, w), label int64 ())``; :meth:`get_batch` transforms a whole
-    batch in one call. Random transforms draw from ``generator`` when given, else torch's global
-    RNG (captured by checkpoints). A transform whose output is still uint8 is followed by /255.
+    batch in one call: ``(clips (B, C, T, h, w) float32, labels (B,) int64)``, with a view axis
+    (B, V, C, T, h, w) after multi-view transforms such as :class:`ThreeCrop`. Random transforms draw
+    from ``generator`` when given, else torch's global RNG (captured by checkpoints). A transform
+    whose output is still uint8 is followed by /255.
 
     Args:
         videos: (N, C, T, H, W) uint8.
@@ -162,39 +176,16 @@ class TensorVideoDataset(Dataset):
     """
 
     def __init__(self, videos: Tensor, labels: Tensor, transform: Transform | None = None) -> None:
-        if videos.dtype != torch.uint8 or videos.ndim != 5:
-            raise ValueError(f"videos must be uint8 (N, C, T, H, W) (got {videos.dtype} {tuple(videos.shape)})")
-        if labels.ndim != 1 or len(labels) != len(videos):
-            raise ValueError(f"labels must be (N,) with N={len(videos)} (got {tuple(labels.shape)})")
-        self.videos, self.labels = videos, labels.long()
-        self.transform = transform
+        super().__init__(videos, labels, transform, name="videos", layout="(N, C, T, H, W)")
 
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def _apply(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
-        if self.transform is not None:
-            x = self.transform(x, generator=generator)
-        return _to_float(x)
-
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
-        return self._apply(self.videos[index], None), self.labels[index]
-
-    def get_batch(
-        self, indices: Sequence[int] | Tensor, *, generator: torch.Generator | None = None
-    ) -> tuple[Tensor, Tensor]:
-        """``(clips (B, C, T, h, w) float32, labels (B,) int64)`` for ``indices`` (multi-view
-        transforms such as :class:`ThreeCrop` add a view axis: (B, V, C, T, h, w))."""
-        idx = torch.as_tensor(indices, dtype=torch.long)
-        return self._apply(self.videos[idx], generator), self.labels[idx]
-
-    def with_transform(self, transform: Transform | None) -> TensorVideoDataset:
-        """The same clips (shared storage) read through another transform."""
-        return TensorVideoDataset(self.videos, self.labels, transform)
+    @property
+    def videos(self) -> Tensor:
+        """(N, C, T, H, W) uint8."""
+        return self.data
 
 
 @dataclass
-class VideoSplits:
+class VideoSplits(DatasetSplits):
     """Train/validation/test video datasets of ``(clip float32 (C, T, H, W), label int64)``.
 
     Attributes:
@@ -204,24 +195,10 @@ class VideoSplits:
         source: where the data came from (for run reports).
     """
 
-    train: Dataset
-    val: Dataset
-    test: Dataset
-    num_classes: int
-    in_chans: int
     num_frames: int
     image_size: int
     class_names: list[str]
     source: str
-
-    def with_transforms(self, train: Transform | None = None, eval: Transform | None = None) -> VideoSplits:
-        """A copy whose training set uses ``train`` and whose val/test sets use ``eval`` (None keeps them)."""
-        return replace(
-            self,
-            train=self.train.with_transform(train) if train is not None else self.train,
-            val=self.val.with_transform(eval) if eval is not None else self.val,
-            test=self.test.with_transform(eval) if eval is not None else self.test,
-        )
 
 
 # ---------------------------------------------------------------------------------------------- moving shapes
@@ -317,23 +294,17 @@ def render_moving_shapes(
         return torch.rand(*shape, generator=g)
 
     shape_id = torch.randint(0, len(SHAPE_KINDS), (n,), generator=g)
-    striped = rand(n) < 0.5  # stripes or checks
+    checked = (rand(n) >= 0.5).long()  # texture 0: stripes, 1: checks
     period = 0.45 + 0.3 * rand(n)  # texture period in radii
     phase = rand(n, 2)
-    fg_v = 0.25 + 0.5 * rand(n)
-    above = torch.where(fg_v < 0.45, True, torch.where(fg_v > 0.55, False, rand(n) < 0.5))
-    lo = torch.where(above, fg_v + 0.35, torch.zeros_like(fg_v))
-    hi = torch.where(above, torch.ones_like(fg_v), fg_v - 0.35)
-    bg_v = lo + (hi - lo).clamp(min=0) * rand(n)
-    fg_rgb = _unit_value_rgb(rand(n), 0.15 + 0.65 * rand(n))  # (N, 3)
-    bg_rgb = _unit_value_rgb(rand(n), 0.15 + 0.65 * rand(n))
+    fg_v, bg_v, fg_rgb, bg_rgb = contrasting_colours(n, 0.35, g)
     slope = 0.12 * (2 * rand(n, 2) - 1)
     bg_tex = rand(n, 3)  # background stripe angle, period, phase
     blobs = rand(n, clutter, 4)
 
     coords = torch.arange(s, dtype=torch.float32) + 0.5
     out = torch.empty(n, 3, f, s, s, dtype=torch.uint8)
-    with _one_thread():
+    with one_thread():
         for start in range(0, n, chunk):
             i = slice(start, min(start + chunk, n))
             m = i.stop - i.start
@@ -348,10 +319,7 @@ def render_moving_shapes(
             back = back + 0.05 * torch.sin(
                 2 * math.pi * ((x * torch.cos(phi) + y * torch.sin(phi)) / per + col(bg_tex[:, 2]))
             )
-            for j in range(clutter):
-                r2 = (x - s * col(blobs[:, j, 0])) ** 2 + (y - s * col(blobs[:, j, 1])) ** 2
-                cover = ((0.06 * s + 0.06 * s * col(blobs[:, j, 2])) - r2.sqrt()).clamp(0.0, 1.0)
-                back = back + cover * (col(blobs[:, j, 3]) - back)
+            back = paint_clutter(back, x, y, blobs[i], size=s, radius=0.06 * s)
             back = back.clamp(0.0, 1.0).unsqueeze(1) * bg_rgb[i, :, None, None]  # (m, 3, S, S)
 
             # Moving shape, every frame at once: (m, T, S, S) in the shape's frame (units of radius).
@@ -363,19 +331,11 @@ def render_moving_shapes(
             r = frame(states["radius"])
             c, sn = torch.cos(frame(states["angle"])) / r, torch.sin(frame(states["angle"])) / r
             u, v = ddx * c + ddy * sn, ddy * c - ddx * sn  # (m, T, S, S)
-            sdf = torch.empty(m, f, s, s)
-            sid = shape_id[i]
-            for k, kind in enumerate(SHAPE_KINDS):
-                sel = (sid == k).nonzero().squeeze(1)
-                if sel.numel():
-                    sdf[sel] = _shape_sdf(kind, u[sel], v[sel])
+            sdf = per_kind(shape_sdf, SHAPE_KINDS, shape_id[i], u, v)
             alpha = (0.5 - sdf * r).clamp(0.0, 1.0)  # anti-aliased coverage, (m, T, S, S)
             ta = u / period[i, None, None, None] + phase[i, 0, None, None, None]
             tb = v / period[i, None, None, None] + phase[i, 1, None, None, None]
-            pattern = torch.empty_like(ta)
-            for kind, sel in (("stripes", striped[i]), ("checks", ~striped[i])):
-                if sel.any():
-                    pattern[sel] = _texture(kind, ta[sel], tb[sel])
+            pattern = per_kind(texture_pattern, ("stripes", "checks"), checked[i], ta, tb)
             fill = (frame(fg_v[:, None]) + 0.2 * pattern).clamp(0.0, 1.0)  # (m, T, S, S)
             fill = fill.unsqueeze(1) * fg_rgb[i, :, None, None, None]  # (m, 3, T, S, S)
             clip = torch.lerp(back.unsqueeze(2), fill, alpha.unsqueeze(1))
@@ -415,21 +375,21 @@ def moving_shapes(
     (mean flow, curl and divergence of two frame pairs) scores 50%. Generating the default 2,800
     clips of 3x16x32x32 takes about 3.6 s on one busy CPU core.
     """
-    for name, value in (("train_size", train_size), ("val_size", val_size), ("test_size", test_size)):
-        if value <= 0:
-            raise ValueError(f"{name} must be positive (got {value})")
-    if image_size < 16:
-        raise ValueError(f"image_size must be >= 16 (got {image_size})")
-    if num_frames < 2:
-        raise ValueError(f"num_frames must be >= 2 (got {num_frames})")
-    if noise < 0 or clutter < 0:
-        raise ValueError(f"noise and clutter must be >= 0 (got {noise}, {clutter})")
+    check_procedural(
+        train_size=train_size,
+        val_size=val_size,
+        test_size=test_size,
+        image_size=image_size,
+        noise=noise,
+        clutter=clutter,
+        num_frames=num_frames,
+    )
     k = len(MOTION_CLASSES)
     g = torch.Generator().manual_seed(seed)
     sizes = (train_size, val_size, test_size)
     data = []
     for size in sizes:
-        labels = (torch.arange(size) % k)[torch.randperm(size, generator=g)]
+        labels = balanced_labels(size, k, g)
         clips = render_moving_shapes(
             labels, num_frames=num_frames, image_size=image_size, generator=g, noise=noise, clutter=clutter
         )
@@ -448,24 +408,13 @@ def moving_shapes(
 
 
 # ---------------------------------------------------------------------------------------------- transforms
-def _check_clip(x: Tensor, what: str) -> bool:
-    """True for a batch (B, C, T, H, W), False for one clip (C, T, H, W); anything else is a ValueError."""
-    if not isinstance(x, Tensor) or x.ndim not in (4, 5):
-        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"{what} expected a clip (C, T, H, W) or a batch (B, C, T, H, W) (got {shape})")
-    return x.ndim == 5
-
-
 class VideoTransform(Transform):
     """Base class: ``t(x, generator=None)`` on one clip (C, T, H, W) or a batch (B, C, T, H, W).
 
     Subclasses implement :meth:`apply` on a batch; parameters are drawn once per clip.
     """
 
-    def __call__(self, x: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
-        batched = _check_clip(x, type(self).__name__)
-        out = self.apply(x if batched else x.unsqueeze(0), generator)
-        return out if batched else out.squeeze(0)
+    _item, _dims = "a clip", "C, T, H, W"
 
 
 class _Folded(VideoTransform):
@@ -552,13 +501,6 @@ class VideoNormalize(VideoTransform):
         return (x - mean) / std
 
 
-def _short_side(height: int, width: int, size: int) -> tuple[int, int]:
-    """Output (h, w) with the shorter side ``size`` (the longer truncated, as :class:`Resize`)."""
-    if height <= width:
-        return size, int(size * width / height)
-    return int(size * height / width), size
-
-
 class RandomShortSideScale(VideoTransform):
     """Scale jitter: per clip, resize so the shorter side is an integer uniform in ``[min_size, max_size]``,
     then take a random ``crop_size`` crop (the SlowFast / X3D / Non-local training recipe: [256, 320]
@@ -583,8 +525,8 @@ class RandomShortSideScale(VideoTransform):
         u = torch.rand(b, 2, generator=generator, dtype=torch.float64)
         out = []
         for i, size in enumerate(sizes):
-            h, w = _short_side(height, width, size)
-            y = _resize(rearrange(x[i : i + 1], "b c t h w -> b (c t) h w"), (h, w), "bilinear", True)
+            h, w = Resize(size).output_size(height, width)  # the longer side truncated
+            y = resize_images(rearrange(x[i : i + 1], "b c t h w -> b (c t) h w"), (h, w), "bilinear", True)
             if self.crop_size is not None:
                 top, left = int(u[i, 0] * (h - self.crop_size + 1)), int(u[i, 1] * (w - self.crop_size + 1))
                 y = y[..., top : top + self.crop_size, left : left + self.crop_size]
@@ -664,9 +606,7 @@ def video_eval_transform(
 def _check_counts(num_frames: int, **positive: int) -> None:
     if num_frames <= 0:
         raise ValueError(f"num_frames (the video's length) must be positive (got {num_frames})")
-    for name, value in positive.items():
-        if value <= 0:
-            raise ValueError(f"{name} must be positive (got {value})")
+    check_positive(**positive)
 
 
 def dense_clip_indices(
@@ -909,7 +849,7 @@ class VideoFileDataset(Dataset):
                 clip = rearrange(joint, "c (v t) h w -> v c t h w", v=views)
             else:
                 clip = self.transform(clip)
-        return _to_float(clip), torch.tensor(self.samples[index][1], dtype=torch.long)
+        return to_float(clip), torch.tensor(self.samples[index][1], dtype=torch.long)
 
     def _replace(self, **changes: Any) -> VideoFileDataset:
         args = {"sampler": self.sampler, "transform": self.transform, "joint_views": self.joint_views, **changes}
@@ -957,12 +897,11 @@ def _splits_from_lists(
     flip: bool,
     source: str,
 ) -> VideoSplits:
-    if not 0 <= val_fraction < 1:
-        raise ValueError(f"val_fraction must be in [0, 1) (got {val_fraction})")
+    """The readers' :class:`VideoSplits`: ``val`` (None: a stratified ``val_fraction`` of ``train``),
+    default samplers and transforms (see ``_COMMON_DOC``)."""
+    check_fraction("val_fraction", val_fraction)
     if val is None:
-        labels = torch.tensor([label for _, label in train])
-        rest, part = stratified_split(labels, (val_fraction,), seed=seed)
-        train, val = [train[i] for i in rest.tolist()], [train[i] for i in part.tolist()]
+        train, val = split_samples(train, (val_fraction,), seed=seed)
     train_sampler = train_sampler or DenseSampler(clip_len, stride, train=True)
     eval_sampler = eval_sampler or UniformSampler(clip_len, stride, num_clips=num_test_clips)
     scale = (round(image_size * 256 / 224), round(image_size * 320 / 224))
@@ -981,6 +920,26 @@ def _splits_from_lists(
         class_names=classes,
         source=source,
     )
+
+
+# The arguments every reader hands to _splits_from_lists unchanged (its signature's common part).
+_CLIP_ARGS = (
+    "seed",
+    "val_fraction",
+    "clip_len",
+    "stride",
+    "num_test_clips",
+    "image_size",
+    "train_sampler",
+    "eval_sampler",
+    "train_transform",
+    "eval_transform",
+)
+
+
+def _clip_args(reader_args: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`_CLIP_ARGS` of a reader, picked from its ``locals()`` (taken before it rebinds any of them)."""
+    return {name: reader_args[name] for name in _CLIP_ARGS}
 
 
 _COMMON_DOC = """
@@ -1067,36 +1026,22 @@ def ucf101(
     """UCF-101 (Soomro et al. 2012, arXiv:1212.0402) from ``path``: train/test from the official split
     lists (:func:`read_ucf101_lists`); ``val_fraction`` of train (by whole groups ``gXX``, so clips of
     one group never straddle train and val) becomes val."""
+    args = dict(locals())  # a snapshot of the arguments, before any local is bound
     classes, train, test = read_ucf101_lists(path, split)
-    if not 0 <= val_fraction < 1:
-        raise ValueError(f"val_fraction must be in [0, 1) (got {val_fraction})")
+    check_fraction("val_fraction", val_fraction)
+
+    def group(video: Path) -> str:  # v_CLASS_gXX_cYY -> gXX
+        return video.stem.rsplit("_", 2)[-2]
+
     # Carve whole groups: the clips of a group come from one long video.
-    groups = sorted({p.stem.rsplit("_", 2)[-2] for p, _ in train})
+    groups = sorted({group(p) for p, _ in train})
     g = torch.Generator().manual_seed(seed)
     chosen = {groups[i] for i in torch.randperm(len(groups), generator=g)[: round(len(groups) * val_fraction)].tolist()}
-    val = [s for s in train if s[0].stem.rsplit("_", 2)[-2] in chosen]
-    train = [s for s in train if s[0].stem.rsplit("_", 2)[-2] not in chosen]
+    val = [s for s in train if group(s[0]) in chosen]
+    train = [s for s in train if group(s[0]) not in chosen]
     return _splits_from_lists(
-        train,
-        test,
-        val,
-        classes=classes,
-        val_fraction=val_fraction,
-        seed=seed,
-        clip_len=clip_len,
-        stride=stride,
-        num_test_clips=num_test_clips,
-        image_size=image_size,
-        train_sampler=train_sampler,
-        eval_sampler=eval_sampler,
-        train_transform=train_transform,
-        eval_transform=eval_transform,
-        flip=True,
-        source=f"{path} (split {split})",
+        train, test, val, classes=classes, flip=True, source=f"{path} (split {split})", **_clip_args(args)
     )
-
-
-ucf101.__doc__ = (ucf101.__doc__ or "") + _COMMON_DOC
 
 
 def read_hmdb51_splits(
@@ -1154,28 +1099,12 @@ def hmdb51(
 ) -> VideoSplits:
     """HMDB-51 (Kuehne et al. 2011) from ``path``: flags 1 train, 2 test (:func:`read_hmdb51_splits`);
     ``val_fraction`` of train (stratified, seeded) becomes val."""
+    args = dict(locals())  # a snapshot of the arguments, before any local is bound
     classes, train, test = read_hmdb51_splits(path, split)
     return _splits_from_lists(
-        train,
-        test,
-        None,
-        classes=classes,
-        val_fraction=val_fraction,
-        seed=seed,
-        clip_len=clip_len,
-        stride=stride,
-        num_test_clips=num_test_clips,
-        image_size=image_size,
-        train_sampler=train_sampler,
-        eval_sampler=eval_sampler,
-        train_transform=train_transform,
-        eval_transform=eval_transform,
-        flip=True,
-        source=f"{path} (split {split})",
+        train, test, None, classes=classes, flip=True, source=f"{path} (split {split})", **_clip_args(args)
     )
 
-
-hmdb51.__doc__ = (hmdb51.__doc__ or "") + _COMMON_DOC
 
 _KINETICS_COLUMNS = ("label", "youtube_id", "time_start", "time_end", "split")
 
@@ -1258,6 +1187,7 @@ def kinetics400(
     ``test`` is ``validate.csv`` (the papers report the validation set; ``test_split="test"`` reads
     ``test.csv``, which must then carry labels); ``val_fraction`` of train becomes val. Default
     clips: 8 frames at stride 8 (SlowFast's Slow-only 8x8)."""
+    args = dict(locals())  # a snapshot of the arguments, before any local is bound
     root = Path(path)
     csv_dir = root / "kinetics400" if (root / "kinetics400").is_dir() else root
     if test_split not in ("validate", "test"):
@@ -1265,26 +1195,8 @@ def kinetics400(
     classes, train = read_kinetics_csv(csv_dir / "train.csv", csv_dir)
     _, test = read_kinetics_csv(csv_dir / f"{test_split}.csv", csv_dir, classes)
     return _splits_from_lists(
-        train,
-        test,
-        None,
-        classes=classes,
-        val_fraction=val_fraction,
-        seed=seed,
-        clip_len=clip_len,
-        stride=stride,
-        num_test_clips=num_test_clips,
-        image_size=image_size,
-        train_sampler=train_sampler,
-        eval_sampler=eval_sampler,
-        train_transform=train_transform,
-        eval_transform=eval_transform,
-        flip=True,
-        source=f"{csv_dir} (test: {test_split})",
+        train, test, None, classes=classes, flip=True, source=f"{csv_dir} (test: {test_split})", **_clip_args(args)
     )
-
-
-kinetics400.__doc__ = (kinetics400.__doc__ or "") + _COMMON_DOC
 
 
 def _json_records(path: Path) -> list[tuple[int, Any]]:
@@ -1369,6 +1281,7 @@ def something_something_v2(
     or ``path/labels``), videos in ``path/20bn-something-something-v2``, ``path/videos`` or ``path``.
     ``test`` is the validation set (the test labels are not public). No horizontal flip by default:
     the classes name directions ("from left to right")."""
+    args = dict(locals())  # a snapshot of the arguments, before any local is bound
     root = Path(path)
     if not root.is_dir():
         raise DataFormatError(root, "Something-Something folder not found")
@@ -1393,24 +1306,8 @@ def something_something_v2(
     test = read_ssv2_annotations(
         _find(root, ("validation.json", "something-something-v2-validation.json"), "validation.json"), ids, video_dir
     )
-    return _splits_from_lists(
-        train,
-        test,
-        None,
-        classes=classes,
-        val_fraction=val_fraction,
-        seed=seed,
-        clip_len=clip_len,
-        stride=stride,
-        num_test_clips=num_test_clips,
-        image_size=image_size,
-        train_sampler=train_sampler,
-        eval_sampler=eval_sampler,
-        train_transform=train_transform,
-        eval_transform=eval_transform,
-        flip=False,
-        source=str(root),
-    )
+    return _splits_from_lists(train, test, None, classes=classes, flip=False, source=str(root), **_clip_args(args))
 
 
-something_something_v2.__doc__ = (something_something_v2.__doc__ or "") + _COMMON_DOC
+for _reader in (ucf101, hmdb51, kinetics400, something_something_v2):
+    _reader.__doc__ = (_reader.__doc__ or "") + _COMMON_DOC
