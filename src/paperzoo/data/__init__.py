@@ -4,7 +4,7 @@ Every reader raises :class:`DataFormatError` naming the file, the line and what 
 is skipped silently.
 """
 
-from . import audio, causal, images, recsys, speech, tabular, toy2d, video  # noqa: F401  (registers datasets)
+from . import audio, causal, ffhq, images, recsys, speech, tabular, toy2d, vctk, video  # noqa: F401  (registers datasets)
 from .errors import DataFormatError
 
 __all__ = ["DataFormatError"]
