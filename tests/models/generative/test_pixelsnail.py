@@ -287,3 +287,18 @@ def test_paper_variants_count_the_appendix_sizes() -> None:
     assert _meta_count(pixelsnail_bottom_paper) == (
         _reference_count(512, 512, 4, 5, 1024, False, 20, 1024, 0) + classes
     )
+
+
+def test_frozen_weights_give_the_same_convolution_and_are_released() -> None:
+    from paperzoo.models.generative.pixelsnail import WNConv2d, frozen_weights
+
+    torch.manual_seed(0)
+    conv = WNConv2d(3, 4, 3, padding=(1, 1, 2, 0))
+    x = torch.randn(2, 3, 5, 5)
+    expected = conv(x)
+    with frozen_weights(conv):
+        assert conv.frozen_weight is not None and not conv.frozen_weight.requires_grad
+        torch.testing.assert_close(conv(x), expected)
+    assert conv.frozen_weight is None
+    conv(x).sum().backward()  # training after sampling still reaches v and g
+    assert conv.weight_v.grad is not None and conv.weight_g.grad is not None
