@@ -30,8 +30,32 @@ SYSTEMS: list[tuple[str, str, tuple[str, ...], int]] = [
     ("image", "ResNet-18..152, CIFAR ResNets and plain twins (+ ResNeXt, DenseNet)", ("resnet_degradation",), 3),
     ("image", "ViT Ti/S/B/L", ("vit_shapes",), 3),
     ("recsys", "BERT4Rec (+ popularity, MF-BPR, SASRec, GRU4Rec)", ("bert4rec",), 4),
-    ("video", "Two-stream, TSN, C3D, R(2+1)D, I3D, S3D, SlowFast, X3D, ViViT, TimeSformer, MViT, ...", (), 5),
-    ("generative", "VQ-VAE, VQ-VAE-2 (+ PixelCNN/PixelSNAIL priors, rejection sampling)", (), 6),
+    ("video", "Two-stream ConvNets (+ Feichtenhofer's convolutional fusion)", ("two_stream",), 5),
+    ("video", "TSN (segments, consensus, RGB / RGB-diff / flow)", ("tsn",), 5),
+    ("video", "Hidden Two-Stream (MotionNet)", ("hidden_two_stream",), 5),
+    ("video", "C3D", ("c3d_shapes",), 5),
+    ("video", "R3D, MC3, R(2+1)D", ("r2plus1d_shapes",), 5),
+    ("video", "T3D (Temporal Transition Layer, 2D→3D transfer)", ("t3d_shapes",), 5),
+    ("video", "I3D (inflated Inception-v1, two-stream)", ("i3d_shapes",), 5),
+    ("video", "S3D, S3D-G", ("s3d_shapes",), 5),
+    ("video", "SlowFast R50 (4×16, 8×8)", ("slowfast_shapes",), 5),
+    ("video", "X3D-XS/S/M/L and the progressive expansion", ("x3d_shapes", "x3d_expansion"), 5),
+    ("video", "ViViT (models 1-4)", ("vivit_shapes",), 5),
+    ("video", "VTN", ("vtn_shapes",), 5),
+    ("video", "TimeSformer (divided space-time attention)", ("timesformer_shapes",), 5),
+    ("video", "MViT-B (pooling attention)", ("mvit_shapes",), 5),
+    (
+        "generative",
+        "VQ-VAE (compression, bits/dim vs a VAE, speech units)",
+        ("vqvae_compression", "vqvae_bits_per_dim", "vqvae_speech"),
+        6,
+    ),
+    (
+        "generative",
+        "VQ-VAE-2 (hierarchy; PixelCNN/PixelSNAIL priors, CAS, rejection sampling)",
+        ("vqvae2_hierarchy", "vqvae2_class_prior"),
+        6,
+    ),
     (
         "generative",
         "DDPM (2-D mixture; digits, and CIFAR-10 with EMA; FID on our own classifier)",
@@ -49,10 +73,6 @@ SYSTEMS: list[tuple[str, str, tuple[str, ...], int]] = [
 ]
 
 TESTED_WITHOUT_RECIPE = {
-    "Two-stream, TSN, C3D, R(2+1)D, I3D, S3D, SlowFast, X3D, ViViT, TimeSformer, MViT, ...": "models implemented "
-    "and tested (exact reference counts, MACs); data and recipes planned (issue 5)",
-    "VQ-VAE, VQ-VAE-2 (+ PixelCNN/PixelSNAIL priors, rejection sampling)": "models and priors implemented and "
-    "tested; recipes planned (issue 6)",
     "contrastive pair loss, NT-Xent/InfoNCE, max-margin ranking, BPR": "implemented; tested against naive loops "
     "(trained by the SimCLR, HowTo100M and recommendation recipes when they land)",
     "single machine, torchrun DDP, Kubernetes (Kustomize, minikube overlay)": "implemented; 2-process DDP test, "
