@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     vit,
     vqvae,
     vqvae_audio,
+    vqvae_prior,
     wavegrad,
     x3d_expansion,
     zfnet,
