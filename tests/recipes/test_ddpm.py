@@ -66,7 +66,9 @@ def test_gaussian_baseline_matches_the_data_moments() -> None:
 def test_the_full_toy_config_is_the_grid_and_images_are_refused() -> None:
     recipe = get_recipe("ddpm_toy2d")
     full = recipe.configs["full"]
-    assert full["data"]["kwargs"]["kind"] == "grid" and full["train"]["steps"] > recipe.configs["quick"]["train"]["steps"]
+    assert (
+        full["data"]["kwargs"]["kind"] == "grid" and full["train"]["steps"] > recipe.configs["quick"]["train"]["steps"]
+    )
     with pytest.raises(ConfigError, match="ddpm_images"):
         recipe.setup({**full, "data": {"name": "cifar10", "path": None, "kwargs": {}}})
 
