@@ -20,7 +20,10 @@ Two measurements of what the codes hold, both made by :class:`AudioVQTask` at ev
 - **Speaker conversion** (§4.3: "the latents are extracted from one speaker and then reconstructed through the
   decoder using a separate speaker id"). Test clips of speaker A are encoded and decoded by ancestral sampling
   (:func:`wavenet_generate`, an incremental WaveNet with per-layer histories, equal to the decoder's teacher-forced
-  forward) with the embedding of a speaker B ≠ A (B = A + 1 + i mod (S - 1), every pair direction covered).
+  forward; every sample is drawn from the decoder's own past output, never from the real audio, at
+  ``task.temperature``: 1 in the full config, 0.5 in the quick one, whose undertrained decoder's sampling noise at
+  temperature 1 drowns the voice) with the embedding of a speaker B ≠ A (B = A + 1 + i mod (S - 1), every pair
+  direction covered).
   A speaker classifier trained on the real training audio only (:class:`LinearClassifier` on the mean and standard
   deviation of each log-mel band; 92% on the quick config's real 0.25 s test clips) judges the result:
   ``target_speaker_accuracy`` is the fraction classified as B. Baselines in the same run: the same clips decoded
@@ -35,15 +38,22 @@ Quick config: ``synth_speech`` (8 synthetic speakers, 12 units, 8 kHz, 2,048-sam
 ``vqvae_audio_tiny`` with K = 32 and a WaveNet of dilations 1-64 (receptive field 128 samples, longer than every
 speaker's pitch period of 33-84 samples, so the voice can carry through the pitch and not only the spectral
 envelope; the tiny default's 16 samples cannot), EMA codebook with dead-code restarts (``task.restart_threshold``;
-not in the paper, which used the codebook loss), trained on random 512-sample crops.
+not in the paper, which used the codebook loss), trained for 1,000 steps on random 384-sample crops (6 latents).
 
-Measured quick run (seed 0, 300 steps, one thread, about 40 s of CPU): ``phoneme_accuracy`` 0.37 against 0.074 for
-the most frequent unit (5.0×; the paper: 0.493 against 0.072 with 41 phonemes), linear probe on codes ±1 0.40, code
-perplexity 21.7 of 32. Speaker conversion is *not* shown at this scale: converted clips are classified as the target
-speaker at chance (0.125, the same as own-speaker decoding), and their unit accuracy (0.19) is far below real audio's
-(0.93): after 300 steps the tiny WaveNet's samples are too noisy for classifiers of real audio, and the speaker
-embedding is not yet what carries the voice. The numbers are reported, not claimed. Shorter runs collapse the
-codebook (150 steps: perplexity 2, probe 0.18), and a restart threshold of 1.0 collapses it completely.
+Measured quick run (seed 0, 1,000 steps, one thread, about 60 s of CPU): ``phoneme_accuracy`` 0.38 against 0.074 for
+the most frequent unit (the paper: 0.493 against 0.072 with 41 phonemes), linear probe on codes ±1 0.40, code
+perplexity 23.7 of 32. Speaker conversion: converted clips are classified as the target speaker 0.33 of the time
+against 0.10 for the same codes decoded with the source's own embedding and 0.125 chance (own-speaker decoding is
+classified as the source 0.35 of the time; real clips 0.92); seed 1: 0.31 against 0.08, probe 0.39. The converted
+audio is still far from clean: its unit accuracy (0.21) is well below real audio's (0.82) and it is not nearer in
+log-mel distance to B's rendering of the same units than to A's (``closer_to_target`` 0.48), so the embedding moves
+the voice statistics the speaker classifier reads (pitch, tilt, breath) more than it yields B's clean speech. What
+made conversion measurable (the 300-step, 512-crop, temperature-1 run gave chance, 0.10, for both): more steps on
+shorter crops (the decoder's NLL 6.1 → 5.3-5.5 bits per sample) and sampling at temperature 0.5 (at temperature 1
+runs on 128-256-sample crops gave 0.13-0.31). Crops of 256 samples (4 latents) collapse the codebook for seed 1
+(perplexity 1: the decoder predicts from its past alone), while conversion still works (0.21-0.27, the voice being
+in the embedding); 384 keeps the codes (seed 1 perplexity 25). Shorter runs collapse the codebook (150 steps at 512:
+perplexity 2, probe 0.18), and a restart threshold of 1.0 collapses it completely.
 
 Full config: VCTK (``--data PATH`` of the published ``wav48/`` + ``txt/`` layout, :mod:`paperzoo.data.vctk`), 109
 speakers, ``vqvae_audio`` (64×, K = 512). The paper gives no optimiser, batch size, step count or sample rate for its
@@ -117,23 +127,23 @@ QUICK = extend_config(
         "optim": {"name": "adam", "lr": 3e-3, "weight_decay": 0.0},
         "schedule": {"name": "constant", "warmup_steps": 0, "min_lr_ratio": 0.0},
         "train": {
-            "steps": 300,
+            "steps": 1000,
             "batch_size": 16,
             "eval_batch_size": 64,
-            "eval_every": 300,
-            "ckpt_every": 300,
+            "eval_every": 1000,
+            "ckpt_every": 1000,
             "log_every": 25,
             "grad_clip": 1.0,
         },
         "task": {
-            "crop": 512,  # training crop in samples (a multiple of the 64× compression)
+            "crop": 384,  # training crop in samples (a multiple of the 64× compression)
             "restart_threshold": 0.05,  # EMA dead-code restarts (0: off); not in the paper
             "probe_context": 1,
             "probe_samples": 4096,  # training clips encoded for the probes
             "classifier_clips": 4096,  # training clips for the speaker and unit classifiers
             "mel": {"n_fft": 512, "hop_length": 64, "n_mels": 64},
             "conversion_clips": 48,
-            "temperature": 1.0,
+            "temperature": 0.5,
             "eval_seed": 1234,
             "wav_files": 2,
         },
@@ -163,6 +173,7 @@ FULL = extend_config(
             "classifier_clips": 20_000,
             "mel": {"n_fft": 1024, "hop_length": 256, "n_mels": 80},
             "conversion_clips": 32,
+            "temperature": 1.0,  # plain ancestral sampling (the quick config's 0.5 is for its undertrained decoder)
             "wav_files": 4,
         },
     },
