@@ -5,6 +5,8 @@ System: SlowFast (:mod:`paperzoo.models.video.slowfast`). Claim checked on built
 network that sees one frame of each clip, which stays near chance on the motion-only ``moving_shapes``
 classes. The clip is packed into ``[slow, fast]`` by :func:`~paperzoo.models.video.slowfast.pack_pathways`
 (the Slow pathway keeps T/α of the frames, α from the model); test views keep their view axis in both.
+Measured quick run (1,500 steps, one CPU thread, about 2.2 minutes for SlowFast plus the baseline's training):
+video accuracy 0.59 vs 0.12 for the single-frame baseline.
 
 Full config: SlowFast 8×8 R50 on Kinetics-400 (§A.2), 32 frames at stride 2 (Fast) / 8 frames (Slow), 224²
 crops, tested on 10 clips × 3 crops.
@@ -17,7 +19,7 @@ from ..registry import register_recipe
 from ._video import VideoRecipe, kinetics_config, quick_config
 from .base import PaperNumber
 
-QUICK = quick_config("slowfast_tiny", clip_frames=8, frame_stride=2)
+QUICK = quick_config("slowfast_tiny", steps=1500, clip_frames=8, frame_stride=2)
 # The authors' release of the paper's model (PySlowFast configs/Kinetics/SLOWFAST_8x8_R50.yaml; §A.2 describes the
 # same recipe at batch 1024 and lr 1.6): 32 frames at stride 2 (α = 4: 8 Slow frames), scale jitter [256, 320] with
 # random 224 crops and flips; SGD momentum 0.9, batch 64, base lr 0.1, half-period cosine, 34 warm-up epochs,

@@ -3,7 +3,9 @@ clip classifier: the expanded networks X3D-XS/S/M/L trained on clips (the expans
 
 System: X3D (:mod:`paperzoo.models.video.x3d`). Claim checked on built-in data: a (tiny) X3D beats a 2D network
 that sees one frame of each clip, which stays near chance on the motion-only ``moving_shapes`` classes. The cost
-table gives the registered X3D-XS/S/M/L at their own clip sizes (X3D Table 3's frames × crops).
+table gives the registered X3D-XS/S/M/L at their own clip sizes (X3D Table 3's frames × crops). Measured quick run
+(1,500 steps, one CPU thread, about 2 minutes for X3D plus the baseline's training): video accuracy 0.41 vs 0.12
+for the single-frame baseline.
 
 Full config: X3D-M on Kinetics-400, 16 frames at stride 5 and 224² crops, 30-view test.
 """
@@ -15,7 +17,7 @@ from ..registry import register_recipe
 from ._video import VideoRecipe, kinetics_config, quick_config
 from .base import PaperNumber
 
-QUICK = quick_config("x3d_tiny")
+QUICK = quick_config("x3d_tiny", steps=1500)
 # The authors' release (PySlowFast configs/Kinetics/X3D_M.yaml): 16 frames at stride 5, scale jitter [256, 320] with
 # random 224 crops; SGD momentum 0.9, batch 128, base lr 0.1, half-period cosine after 35 warm-up epochs, 300 epochs,
 # weight decay 5e-5, dropout 0.5. Test: 10 clips × 3 crops of 256 (30 views).
