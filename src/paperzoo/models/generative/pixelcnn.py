@@ -53,6 +53,7 @@ __all__ = [
     "MaskedConv2d",
     "GatedPixelCNNLayer",
     "GatedPixelCNN",
+    "CodePrior",
 ]
 
 VAN_DEN_OORD_2016 = Paper(
@@ -310,7 +311,22 @@ class GatedPixelCNNLayer(nn.Module):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class GatedPixelCNN(nn.Module):
+class CodePrior(nn.Module):
+    """What the priors over code maps share: ``forward(codes, labels, condition)`` returns logits (B, K, H, W)."""
+
+    def nll(
+        self,
+        codes: Tensor,
+        labels: Tensor | None = None,
+        condition: Tensor | None = None,
+        *,
+        reduction: str = "mean",
+    ) -> Tensor:
+        """Negative log-likelihood in bits per code: a scalar, or (B,) with ``reduction="none"``."""
+        return bits_per_dim(self(codes, labels, condition), codes, reduction=reduction)
+
+
+class GatedPixelCNN(CodePrior):
     """Gated PixelCNN (van den Oord et al. 2016) over (B, H, W) maps of integer codes in [0, K).
 
     p(z | h, s) = ∏_i p(z_i | z_<i, h, s) in raster order; the logits at position i depend only on codes before i.
@@ -421,17 +437,6 @@ class GatedPixelCNN(nn.Module):
         check_codes(codes, self.num_codes, self.shape)
         labels, condition = self._check(codes.shape[0], labels, condition)
         return self._horizontal(codes, self._links(codes, labels, condition), labels, condition)
-
-    def nll(
-        self,
-        codes: Tensor,
-        labels: Tensor | None = None,
-        condition: Tensor | None = None,
-        *,
-        reduction: str = "mean",
-    ) -> Tensor:
-        """Negative log-likelihood in bits per code: a scalar, or (B,) with ``reduction="none"``."""
-        return bits_per_dim(self(codes, labels, condition), codes, reduction=reduction)
 
     @torch.no_grad()
     def sample(

@@ -70,10 +70,10 @@ from torch import Tensor, nn
 
 from ...registry import Paper, register_model
 from .pixelcnn import (
+    CodePrior,
     _eval,
     _sample_shape,
     _shape_of,
-    bits_per_dim,
     check_codes,
     check_labels,
     check_temperature,
@@ -393,7 +393,7 @@ class PixelBlock(nn.Module):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class PixelSNAIL(nn.Module):
+class PixelSNAIL(CodePrior):
     """PixelSNAIL (Chen et al. 2018) as the VQ-VAE-2 prior over (B, H, W) maps of codes in [0, K).
 
     ::
@@ -586,17 +586,6 @@ class PixelSNAIL(nn.Module):
         check_codes(codes, self.num_codes, self.shape)
         labels, condition = self._check(codes.shape[0], labels, condition)
         return self._logits(codes, self.condition_map(condition), labels)
-
-    def nll(
-        self,
-        codes: Tensor,
-        labels: Tensor | None = None,
-        condition: Tensor | None = None,
-        *,
-        reduction: str = "mean",
-    ) -> Tensor:
-        """Negative log-likelihood in bits per code: a scalar, or (B,) with ``reduction="none"``."""
-        return bits_per_dim(self(codes, labels, condition), codes, reduction=reduction)
 
     @torch.no_grad()
     def sample(
