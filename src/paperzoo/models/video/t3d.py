@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...registry import Paper, register_model
-from ..vision.densenet import DenseBlock
+from ..vision.densenet import DenseBlock, init_dense_weights
 from ._base import VideoClassifier, check_clip, linear_head
 
 __all__ = ["T3D", "TemporalTransitionLayer", "SupervisionTransfer", "SupervisionOutput", "make_pairs"]
@@ -230,17 +230,7 @@ class T3D(VideoClassifier):
         self.act = act_layer()
         self.num_features = chs
         self.classifier = linear_head(chs, num_classes)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight)
-            elif isinstance(m, (nn.BatchNorm3d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.zeros_(m.bias)
+        init_dense_weights(self)
 
     def check_input(self, x: Tensor) -> None:
         check_clip(x, self.in_chans)

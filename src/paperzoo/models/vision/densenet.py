@@ -41,7 +41,7 @@ from torch.utils.checkpoint import checkpoint
 from ...registry import Paper, register_model
 from ._base import ImageClassifier, linear_head
 
-__all__ = ["DenseNet", "DenseLayer", "DenseBlock", "Transition"]
+__all__ = ["DenseNet", "DenseLayer", "DenseBlock", "Transition", "init_dense_weights"]
 
 HUANG_2017 = Paper(
     title="Densely Connected Convolutional Networks",
@@ -160,6 +160,19 @@ class Transition(nn.Sequential):
         super().__init__(OrderedDict(layers))
 
 
+def init_dense_weights(model: nn.Module) -> None:
+    """DenseNet's initialisation (torchvision and the authors' code): He-normal convolutions, unit norms, zero
+    linear biases; 2D and 3D alike, so the 3D T3D shares it."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
+            nn.init.kaiming_normal_(m.weight)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.zeros_(m.bias)
+
+
 class DenseNet(ImageClassifier):
     """DenseNet-BC for ImageNet (Huang et al. 2017, Table 1).
 
@@ -258,17 +271,7 @@ class DenseNet(ImageClassifier):
 
         self.num_features = chs
         self.classifier = linear_head(chs, num_classes)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.zeros_(m.bias)
+        init_dense_weights(self)
 
     def forward_features(self, x: Tensor) -> Tensor:
         """(B, in_chans, H, W) → (B, num_features, H / 32, W / 32) after the final BN-ReLU."""
