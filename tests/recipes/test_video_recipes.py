@@ -30,8 +30,15 @@ SHARED = [
     "baseline.steps=600",
     "train.batch_size=32",
 ]
-# Recipes whose quick config (600 steps) beats the baseline by a clear margin within the CPU budget of the test suite.
-LEARNING = {"r2plus1d_shapes": ["compare.models=[]"]}
+# The quick configs as they are, but one baseline budget: recipes on the same clips then share the cached baseline.
+QUICK = ["train.tensorboard=false", "baseline.steps=600"]
+# Recipes whose quick config beats the baseline by a clear margin within the CPU budget of the test suite (measured,
+# one thread: r2plus1d 600 steps ≈ 40 s; c3d 400 steps ≈ 100 s; t3d on its own 32-frame clips ≈ 60 s).
+LEARNING = {"r2plus1d_shapes": ["compare.models=[]"], "c3d_shapes": [], "t3d_shapes": []}
+# The rest need 1,500+ steps to leave the chance plateau (every one of them sits at 2.30 for hundreds of steps before
+# the motion features form): their quick configs, unchanged, run under `make test-slow`.
+SLOW_LEARNING = ["i3d_shapes", "s3d_shapes", "slowfast_shapes", "x3d_shapes", "vivit_shapes", "timesformer_shapes",
+                 "vtn_shapes", "mvit_shapes"]  # fmt: skip
 # Every other recipe runs end to end for a few steps (packing, geometry, multi-view test, cost claims).
 TINY_RUN = ["train.steps=3", "train.eval_every=3", "train.batch_size=8", "baseline.steps=2",
             "data.kwargs.train_size=40", "data.kwargs.val_size=10", "data.kwargs.test_size=20"]  # fmt: skip
@@ -50,16 +57,31 @@ def test_single_frame_baseline_stays_near_chance(baseline) -> None:
     assert baseline["acc"] < 0.2  # 10 motion classes: one frame cannot tell them
 
 
-@pytest.mark.parametrize("name", list(LEARNING))
-def test_spatio_temporal_cnn_beats_the_single_frame_baseline(name: str, baseline, tmp_path) -> None:
+def _beats_single_frame(name: str, baseline: dict[str, float], tmp_path, overrides: list[str]) -> dict:
     torch.set_num_threads(1)
-    summary = run_recipe(name, out=tmp_path / name, quiet=True, report=False, overrides=SHARED + LEARNING[name])
-    assert summary["baseline"]["value"] == pytest.approx(baseline["acc"])  # the shared, cached baseline
-    assert summary["beats_baseline"] and summary["value"] > baseline["acc"] + 0.1, summary["metrics"]
+    summary = run_recipe(name, out=tmp_path / name, quiet=True, report=False, overrides=overrides)
+    if get_recipe(name).configs["quick"]["data"]["kwargs"] == get_recipe("r2plus1d_shapes").configs["quick"]["data"][
+        "kwargs"
+    ]:
+        assert summary["baseline"]["value"] == pytest.approx(baseline["acc"])  # the shared, cached baseline
+    assert summary["baseline"]["value"] < 0.2  # on every recipe's clips one frame stays near chance
+    assert summary["beats_baseline"] and summary["value"] > summary["baseline"]["value"] + 0.1, summary["metrics"]
     m = summary["metrics"]
     # Video accuracy from finish() (metrics/video.py over logits per view) equals the task's multi-view evaluation.
     assert m["video_acc"] == pytest.approx(m["acc"], abs=1e-6)
-    assert m["views"] == 2.0 and 0.0 <= m["clip_acc"] <= 1.0
+    assert m["views"] >= 1.0 and 0.0 <= m["clip_acc"] <= 1.0
+    return summary
+
+
+@pytest.mark.parametrize("name", list(LEARNING))
+def test_spatio_temporal_cnn_beats_the_single_frame_baseline(name: str, baseline, tmp_path) -> None:
+    _beats_single_frame(name, baseline, tmp_path, [*QUICK, *LEARNING[name]])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SLOW_LEARNING)
+def test_quick_recipe_beats_the_single_frame_baseline(name: str, baseline, tmp_path) -> None:
+    _beats_single_frame(name, baseline, tmp_path, QUICK)
 
 
 @pytest.mark.parametrize("name", SMOKE)

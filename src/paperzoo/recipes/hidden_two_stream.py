@@ -191,7 +191,7 @@ QUICK = extend_config(
         # predictors (conv_pr*) start at zero, so training starts from zero flow instead of random warps.
         "pretrain": {"steps": 150, "lr": 2e-3, "batch_size": 16, "zero_init_flow": False},
         # The unsupervised loss's term weights (both stages; SSIM weights per stage as the reference).
-        "flow_loss": {"pixel_weight": 1.0, "smooth_weight": 1.0},
+        "flow_loss": {"pixel_weight": 1.0, "smooth_weight": 1.0, "mask_out_of_frame": False},
         # The comparison streams: a TwoStream of these backbones (spatial + Horn–Schunck temporal).
         "streams": {"model": "two_stream_tiny", "kwargs": {"backbone": "resnet_tiny", "backbone_kwargs": {}}},
         "train": {"steps": 200, "batch_size": 16, "eval_every": 100, "ckpt_every": 100},
@@ -205,7 +205,7 @@ FULL = ucf101_config(
     QUICK,
     model={"name": "hidden_two_stream", "kwargs": {}},
     pretrain={"steps": 400000, "lr": 3.2e-5, "batch_size": 16, "zero_init_flow": False},
-    flow_loss={"pixel_weight": 1.0, "smooth_weight": 1.0},
+    flow_loss={"pixel_weight": 1.0, "smooth_weight": 1.0, "mask_out_of_frame": False},
     streams={"model": "two_stream_vgg16", "kwargs": {}},
     optim={"name": "sgd", "lr": 1e-6, "momentum": 0.9, "weight_decay": 5e-4},
     schedule={"name": "multistep", "warmup_steps": 0, "milestones": [5000, 9500], "gamma": 0.1},
@@ -216,7 +216,10 @@ FULL = ucf101_config(
 def _flow_loss(config: dict[str, Any], ssim_weights: tuple[float, ...]) -> UnsupervisedFlowLoss:
     weights = config["flow_loss"]
     return UnsupervisedFlowLoss(
-        ssim_weights, pixel_weight=float(weights["pixel_weight"]), smooth_weight=float(weights["smooth_weight"])
+        ssim_weights,
+        pixel_weight=float(weights["pixel_weight"]),
+        smooth_weight=float(weights["smooth_weight"]),
+        mask_out_of_frame=bool(weights.get("mask_out_of_frame", False)),
     )
 
 

@@ -18,7 +18,7 @@ from .base import PaperNumber
 # T3D's temporal transition layers need 32 frames: 32 consecutive frames rendered per clip.
 QUICK = quick_config(
     "t3d_tiny",
-    steps=200,
+    steps=400,
     clip_frames=32,
     frame_stride=1,
     train_size=800,

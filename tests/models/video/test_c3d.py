@@ -76,7 +76,7 @@ def test_matches_functional_rebuild() -> None:
     fc6, logits = _reference_forward(model, x)
     torch.testing.assert_close(model.extract_fc6(x), fc6)
     torch.testing.assert_close(model(x), logits)
-    assert model.forward_features(x).shape == (2, 32, 1, 2, 2)
+    assert model.forward_features(x).shape == (2, 64, 1, 2, 2)
 
 
 def test_dropout_after_fc6_and_fc7_in_training_only() -> None:
@@ -114,4 +114,4 @@ def test_input_and_constructor_validation() -> None:
     with pytest.raises(ValueError, match="widths"):
         C3D(widths=(64, 128))
     model.reset_classifier(0)
-    assert model(torch.randn(1, 3, 16, 32, 32)).shape == (1, 64)  # fc7 features
+    assert model(torch.randn(1, 3, 16, 32, 32)).shape == (1, 128)  # fc7 features

@@ -227,6 +227,19 @@ def border_mask(h: int, w: int, ratio: float, *, device: Any = None) -> Tensor:
     return mask
 
 
+def in_frame_mask(flow: Tensor) -> Tensor:
+    """(B, 1, H, W) mask that is 1 where :func:`warp` samples inside the image (``flow`` (B, 2, H, W) in pixels).
+
+    Zero padding makes every pixel whose source lies outside the frame a large photometric error whatever the
+    flow; on small frames (the coarse scales of a 32×32 clip are 1-4 pixels wide) that penalises any motion.
+    """
+    _, _, h, w = flow.shape
+    x = torch.arange(w, dtype=flow.dtype, device=flow.device).view(1, 1, w) + flow[:, 0]
+    y = torch.arange(h, dtype=flow.dtype, device=flow.device).view(1, h, 1) + flow[:, 1]
+    inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    return inside.unsqueeze(1).to(flow.dtype)
+
+
 @dataclass
 class FlowLossOutput:
     """The weighted total and each term per scale (coarse to fine, flow6 … flow2 for MotionNet)."""
@@ -250,6 +263,9 @@ class UnsupervisedFlowLoss(nn.Module):
         flow_scale: raw flow × flow_scale = displacement in input pixels (20).
         pixel_alpha, pixel_beta, smooth_alpha, eps: Charbonnier parameters.
         border_ratio: fraction of the border excluded from the pixel loss (0.1).
+        mask_out_of_frame: also exclude pixels whose warped source lies outside the frame (:func:`in_frame_mask`;
+            not in the reference, whose 224² frames keep most pixels away from the border). Without it, a
+            32×32 clip's coarse scales (1-4 pixels wide) score zero flow best whatever the motion.
         ssim_window, ssim_stride, c1, c2: SSIM parameters.
 
     Shapes:
@@ -268,6 +284,7 @@ class UnsupervisedFlowLoss(nn.Module):
         smooth_alpha: float = 0.3,
         eps: float = 1e-3,
         border_ratio: float = 0.1,
+        mask_out_of_frame: bool = False,
         ssim_window: int = 8,
         ssim_stride: int = 8,
         c1: float = 1e-4,
@@ -286,7 +303,7 @@ class UnsupervisedFlowLoss(nn.Module):
         self.ssim_weights = tuple(float(w) for w in ssim_weights)
         self.pixel_weight, self.smooth_weight, self.flow_scale = pixel_weight, smooth_weight, flow_scale
         self.pixel_alpha, self.pixel_beta, self.smooth_alpha, self.eps = pixel_alpha, pixel_beta, smooth_alpha, eps
-        self.border_ratio = border_ratio
+        self.border_ratio, self.mask_out_of_frame = border_ratio, mask_out_of_frame
         self.ssim_kwargs = dict(window=ssim_window, stride=ssim_stride, c1=c1, c2=c2)
 
     def scale_terms(self, frames: Tensor, flow: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -311,6 +328,8 @@ class UnsupervisedFlowLoss(nn.Module):
         pair_flow = rearrange(pixel_flow, "b (t two) h w -> (b t) two h w", two=2)
         warped = warp(sources, pair_flow)
         mask = border_mask(h, w, self.border_ratio, device=flow.device)
+        if self.mask_out_of_frame:
+            mask = mask * in_frame_mask(pair_flow)  # (B·(T−1), 1, h, w)
         pixel = charbonnier(targets - warped, alpha=self.pixel_alpha, beta=self.pixel_beta, eps=self.eps, mask=mask)
         smooth = smoothness_loss(pixel_flow, alpha=self.smooth_alpha, eps=self.eps)
         structural = ssim_loss(warped, targets, **self.ssim_kwargs)

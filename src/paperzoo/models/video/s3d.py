@@ -69,6 +69,9 @@ XIE_2018 = Paper(
 
 NormLayer = Callable[[int], nn.Module]
 S3D_BN: NormLayer = partial(nn.BatchNorm3d, eps=1e-3, momentum=1e-3)  # torchvision; TF-slim decay 0.999
+# The tiny variants train a few hundred steps: running averages with decay 0.999 would still hold their
+# initial values then (0.999^1000 = 37% of the init), and evaluation would read garbage statistics.
+TINY_BN: NormLayer = partial(nn.BatchNorm3d, eps=1e-3, momentum=0.1)
 
 Triple = tuple[int, int, int]
 
@@ -348,11 +351,11 @@ def s3dg(**kwargs: Any) -> S3D:
 
 @register_model(paper=XIE_2018, reference="torchvision.models.video.s3d", input_size=(3, 8, 32, 32))
 def s3d_tiny(**kwargs: Any) -> S3D:
-    """S3D at 1/8 width on 8×32×32 clips."""
-    return _build(dict(channel_divisor=8), kwargs)
+    """S3D at 1/8 width on 8×32×32 clips, BatchNorm momentum 0.1 (:data:`TINY_BN`)."""
+    return _build(dict(channel_divisor=8, norm_layer=TINY_BN), kwargs)
 
 
 @register_model(paper=XIE_2018, reference="antoine77340/S3D_HowTo100M s3dg.S3D", input_size=(3, 8, 32, 32))
 def s3dg_tiny(**kwargs: Any) -> S3D:
-    """S3D-G at 1/8 width on 8×32×32 clips."""
-    return _build({**_S3DG, "channel_divisor": 8}, kwargs)
+    """S3D-G at 1/8 width on 8×32×32 clips, BatchNorm momentum 0.1 (:data:`TINY_BN`)."""
+    return _build({**_S3DG, "channel_divisor": 8, "norm_layer": TINY_BN}, kwargs)
