@@ -88,23 +88,24 @@ def test_tsn_quick_segments_beat_single_snippet_training(cache, tmp_path) -> Non
     assert m["rgb_flow_acc"] > max(m["rgb_acc"], m["flow_acc"]) + 0.02
 
 
-def test_hidden_two_stream_quick_pipeline_and_comparison_streams(cache, tmp_path) -> None:
-    steps = ["pretrain.steps=100", "train.steps=100", "train.eval_every=100"]
+def test_hidden_two_stream_short_run_minimises_the_unsupervised_loss(cache, tmp_path) -> None:
+    steps = ["pretrain.steps=150", "train.steps=60", "train.eval_every=60"]
     summary = _quick("hidden_two_stream", cache, tmp_path, *ONCE, *steps)
     m = summary["metrics"]
-    # The unsupervised loss is minimised: MotionNet's warp explains frame t+1 better than zero flow. At this
-    # budget the gain is a near-constant sub-pixel shift that blurs the clips' noise, not the shapes' motion
-    # (its displacements barely correlate with Horn–Schunck's), so the hidden stream's claim is not shown. The
-    # recipe's docstring lists what was tried (loss weights / ε / motion mask, lr, steps, sizes, noise).
+    # The unsupervised loss is minimised: MotionNet's warp explains frame t+1 better than zero flow.
     assert m["photometric_motionnet_pretrained"] < m["photometric_zero_pretrained"]
     assert m["photometric_horn_schunck_pretrained"] < m["photometric_zero_pretrained"] - 0.5
-    assert m["temporal_horn_schunck_acc"] > m["spatial_acc"] - 0.05  # pre-computed flow: on par with RGB + cue
-    if m["hidden_temporal_acc"] <= m["spatial_acc"]:
-        pytest.xfail(
-            f"hidden temporal {m['hidden_temporal_acc']:.3f} <= spatial {m['spatial_acc']:.3f}: MotionNet learns no "
-            f"motion in the quick budget (correlation with Horn–Schunck "
-            f"{m['correlation_motionnet_vs_horn_schunck_pretrained']:.3f})"
-        )
+    assert m["spatial_acc"] < 0.2  # no context patch: one frame cannot tell the motion
+
+
+@pytest.mark.slow
+def test_hidden_two_stream_quick_learns_motion_and_beats_the_spatial_stream(cache, tmp_path) -> None:
+    summary = _quick("hidden_two_stream", cache, tmp_path, *ONCE)
+    m = summary["metrics"]  # measured: hidden 0.235, spatial 0.09, Horn–Schunck temporal 0.38; correlation 0.32
+    assert m["correlation_motionnet_vs_horn_schunck_pretrained"] > 0.15  # MotionNet's flow follows the motion
+    assert m["photometric_motionnet_pretrained"] < m["photometric_zero_pretrained"] - 0.3
+    assert summary["beats_baseline"] and m["hidden_temporal_acc"] > m["spatial_acc"] + 0.07
+    assert m["temporal_horn_schunck_acc"] > m["spatial_acc"]
 
 
 def _full(name: str, tmp_path, *extra: str) -> dict:

@@ -21,6 +21,7 @@ from paperzoo.models.video.hidden_two_stream import (
     charbonnier,
     flow_to_temporal_input,
     gaussian_window,
+    in_frame_mask,
     smoothness_loss,
     ssim,
     ssim_loss,
@@ -261,6 +262,43 @@ def test_short_optimisation_on_translating_pattern_lowers_photometric_loss() -> 
     assert last < 0.8 * first and last < 0.9 * still  # better than "nothing moves"
     v = float(flows[-1][:, 1::2].mean()) * 20  # vertical flow in input pixels: the pattern moves down 1 px/frame
     assert 0.5 < v < 1.5
+
+
+def test_in_frame_mask_matches_a_loop_over_pixels() -> None:
+    torch.manual_seed(0)
+    flow = 3 * torch.randn(2, 2, 5, 7)
+    mask = in_frame_mask(flow)
+    for b in range(2):
+        for y in range(5):
+            for x in range(7):
+                sx, sy = x + float(flow[b, 0, y, x]), y + float(flow[b, 1, y, x])
+                assert mask[b, 0, y, x] == float(0 <= sx <= 6 and 0 <= sy <= 4)
+
+
+def test_out_of_frame_mask_makes_the_true_flow_win_at_every_scale() -> None:
+    """A smooth texture translated by a known velocity: with zero padding, the coarse scales of a 32×32 clip score
+    zero flow better than the true flow; without the out-of-frame pixels the true flow wins everywhere."""
+    g = torch.Generator().manual_seed(0)
+    tex = F.interpolate(torch.rand(8, 3, 16, 16, generator=g), size=(64, 64), mode="bicubic", align_corners=False)
+    v = 4 * torch.rand(8, 2, generator=g) - 2  # the texture moves by -v px per frame
+    ys, xs = torch.meshgrid(torch.arange(32) + 16.0, torch.arange(32) + 16.0, indexing="ij")
+    frames = []
+    for t in range(3):
+        grid = torch.stack([(xs + v[:, :1, None] * t) / 63 * 2 - 1, (ys + v[:, 1:, None] * t) / 63 * 2 - 1], -1)
+        frames.append(F.grid_sample(tex, grid, align_corners=True))
+    frames = torch.stack(frames, 2)  # (8, 3, 3, 32, 32)
+    sizes = [1, 2, 4, 8, 16]
+
+    def terms(loss_fn: UnsupervisedFlowLoss, velocity: torch.Tensor) -> list[float]:
+        raw = (-velocity / loss_fn.flow_scale)[:, :, None, None]  # flow from t to t+1 is -v
+        return [float(loss_fn.scale_terms(frames, raw.repeat(1, 2, s, s))[0]) for s in sizes]
+
+    masked = UnsupervisedFlowLoss(mask_out_of_frame=True)
+    true, zero = terms(masked, v), terms(masked, torch.zeros_like(v))
+    assert all(t <= z + 1e-6 for t, z in zip(true, zero)) and true[-1] < 0.5 * zero[-1]
+    padded = UnsupervisedFlowLoss()  # the reference: zero padding
+    true, zero = terms(padded, v), terms(padded, torch.zeros_like(v))
+    assert true[1] > zero[1] and true[-1] < zero[-1]  # coarse scales penalise the motion, the finest rewards it
 
 
 # ---------------------------------------------------------------------------------------------- stacked network

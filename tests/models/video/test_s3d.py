@@ -187,3 +187,10 @@ def test_s3dg_stem_and_constructor_checks() -> None:
         S3D(stem="deep")
     with pytest.raises(ValueError, match="expected clips"):
         model(torch.randn(1, 3, 8, 32))
+
+
+def test_tiny_variants_use_a_batchnorm_momentum_that_short_runs_can_track() -> None:
+    full, tiny = paperzoo.create_model("s3d", num_classes=2), paperzoo.create_model("s3dg_tiny")
+    momenta = {m.momentum for m in full.modules() if isinstance(m, torch.nn.BatchNorm3d)}
+    assert momenta == {1e-3}  # torchvision / TF-slim decay 0.999
+    assert {m.momentum for m in tiny.modules() if isinstance(m, torch.nn.BatchNorm3d)} == {0.1}
