@@ -3,6 +3,8 @@ runs (sharing one flow cache) and the full configs' UCF-101 path on the fixture 
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -172,3 +174,122 @@ def test_hidden_two_stream_full_config_runs_on_ucf101_fixture(tmp_path) -> None:
     m = summary["metrics"]
     assert summary["steps"] == 2 and 0.0 <= summary["value"] <= 1.0 and "UCF-101 split 1" in summary["data"]
     assert 0.0 <= m["spatial_acc"] <= 1.0 and 0.0 <= m["temporal_horn_schunck_acc"] <= 1.0
+
+
+# ---------------------------------------------------------------------------------------------- trajectory stacking
+def _clips(seed: int, n: int = 3, frames: int = 9, side: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random frames (n, 3, T, s, s) uint8 and smooth-ish flow (n, T - 1, 2, s, s) of a few px."""
+    g = torch.Generator().manual_seed(seed)
+    video = torch.randint(0, 256, (n, 3, frames, side, side), dtype=torch.uint8, generator=g)
+    flow = 2.0 * torch.randn(n, frames - 1, 2, side, side, generator=g)
+    return video, flow
+
+
+def test_trajectory_stacking_matches_stack_trajectories_per_clip_and_flow_stacking_is_unchanged() -> None:
+    from paperzoo.data.flow import stack_trajectories
+
+    video, flow = _clips(0)
+    length, positions = 3, 4
+    starts = stack_starts(8, length, positions)
+    rgb_t, traj = TwoStreamInputs(length, 16, train=False, positions=positions, stacking="trajectory")(
+        video, flow, None
+    )
+    rgb_f, stacks = TwoStreamInputs(length, 16, train=False, positions=positions)(video, flow, None)
+    assert traj.shape == stacks.shape == (3, 2 * length, positions, 16, 16)
+    assert torch.equal(rgb_t, rgb_f)  # the spatial input does not depend on the stacking
+    for b in range(3):  # test mode: every clip's P stacks, against data.flow's single-video functions
+        assert torch.allclose(traj[b].permute(1, 0, 2, 3), stack_trajectories(flow[b], starts, length), atol=1e-6)
+        assert torch.equal(stacks[b].permute(1, 0, 2, 3), stack_flow(flow[b], starts, length))
+    assert not torch.allclose(traj, stacks)  # eq. 2 differs from eq. 1 once the flow moves the points
+
+    # Training: one random start per clip, then a random flip per clip (no crop at size = side); the same seeded
+    # draws reproduce both, so the expected stack is stack_trajectories at that start, mirrored with x negated.
+    video, flow = _clips(1, n=8)
+    _, traj = TwoStreamInputs(length, 16, train=True, stacking="trajectory")(
+        video, flow, torch.Generator().manual_seed(5)
+    )
+    g = torch.Generator().manual_seed(5)
+    train_starts = torch.randint(0, 9 - length, (8, 1), generator=g)[:, 0]
+    flipped = torch.rand(8, generator=g) < 0.5
+    assert 0 < int(flipped.sum()) < 8 and len(torch.unique(train_starts)) > 1
+    sign = torch.tensor([-1.0, 1.0] * length)[:, None, None]
+    for b in range(8):
+        want = stack_trajectories(flow[b], int(train_starts[b]), length)  # (2L, H, W)
+        if flipped[b]:
+            want = want.flip(-1) * sign
+        assert torch.allclose(traj[b], want, atol=1e-6)
+
+
+def test_bad_stacking_is_a_config_error(tmp_path) -> None:
+    from paperzoo.engine.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"data\.stacking.*'bad'"):
+        _quick("two_stream", str(tmp_path / "cache"), tmp_path, "data.stacking=bad")
+    with pytest.raises(ConfigError, match=r"data\.stacking.*'bad'"):
+        TwoStreamInputs(3, 16, train=True, stacking="bad")
+    with pytest.raises(ConfigError, match=r"data\.stacking='trajectory'"):  # TSN stacks flow only
+        _quick("tsn", str(tmp_path / "cache"), tmp_path, "data.stacking=trajectory")
+
+
+# Tiny budgets for the smoke runs: 40 / 10 / 20 clips, three steps, their own flow cache.
+TINY = [
+    "data.kwargs.train_size=40",
+    "data.kwargs.val_size=10",
+    "data.kwargs.test_size=20",
+    "train.steps=3",
+    "train.eval_every=3",
+    "train.ckpt_every=1000",
+    "train.batch_size=8",
+    "train.eval_batch_size=20",
+    "schedule.warmup_steps=0",
+]
+
+
+def test_two_stream_trajectory_stacking_smoke_run(tmp_path) -> None:
+    summary = _quick(
+        "two_stream", str(tmp_path / "cache"), tmp_path, *TINY, "fusion.steps=2", "data.stacking=trajectory"
+    )
+    m = summary["metrics"]
+    assert summary["steps"] == 3
+    assert all(math.isfinite(v) for v in m.values())
+    assert 0.0 <= m["temporal_acc"] <= 1.0 and 0.0 <= m["late_fusion_acc"] <= 1.0
+
+
+# ---------------------------------------------------------------------------------------------- warped flow
+def test_warped_flow_removes_the_camera_pan_and_keeps_the_moving_square() -> None:
+    from paperzoo.data.flow import compensate_camera_motion
+    from paperzoo.recipes.tsn import SegmentInputs
+
+    n, fields, side, length = 2, 6, 32, 2
+    pan = torch.tensor([2.5, -1.5])
+    flow = pan.view(1, 1, 2, 1, 1).expand(n, fields, 2, side, side).clone()  # the camera: a global pan
+    own = torch.tensor([3.0, 2.0])
+    flow[:, :, :, 10:18, 12:20] += own.view(2, 1, 1)  # an 8×8 square moving on its own
+    square = torch.zeros(side, side, dtype=torch.bool)
+    square[10:18, 12:20] = True
+    video = torch.randint(0, 256, (n, 3, fields + 1, side, side), dtype=torch.uint8)
+    make = SegmentInputs(3, length, side, train=False, positions=3, modalities=("rgb", "flow", "warped_flow"))
+    rgb, stacks, warped = make(video, flow, None)
+    assert warped.shape == stacks.shape == (n, 3, 2 * length, side, side)
+    raw = stacks[..., ~square]  # (n, N, 2L, pixels off the square): the flow modality keeps the pan
+    assert torch.equal(raw, pan.repeat(length).view(1, 1, -1, 1).expand_as(raw))
+    background = warped[..., ~square].abs().mean()
+    assert background < 0.02 * pan.abs().mean()  # the pan is gone from the background
+    relative = warped.unflatten(2, (length, 2))[..., square].mean(-1)  # (n, N, L, 2) mean over the square
+    assert torch.allclose(relative, own.expand_as(relative), atol=0.1)  # the square's own motion remains
+    starts = stack_starts(fields, length, 3)
+    for b in range(n):  # the recipe's input is compensate_camera_motion on the clip's fields, then stacked
+        direct = stack_flow(compensate_camera_motion(flow[b]), starts, length)  # (N, 2L, H, W)
+        assert torch.allclose(warped[b], direct, atol=1e-5)
+
+
+def test_tsn_with_warped_flow_smoke_run(tmp_path) -> None:
+    extra = ["model.modalities=[rgb, flow, rgbdiff, warped_flow]"]
+    summary = _quick("tsn", str(tmp_path / "cache"), tmp_path, *TINY, *extra)
+    m = summary["metrics"]
+    assert summary["steps"] == 3 and all(math.isfinite(v) for v in m.values())
+    assert {"warped_flow_acc", "rgb_flow_warped_flow_acc", "rgb_flow_acc"} <= set(m)
+    rows = summary["tables"]["TSN vs single-snippet training (test: the same snippets, scores averaged)"]["rows"]
+    names = [r[0] for r in rows]
+    assert names == ["rgb", "flow", "rgbdiff", "warped_flow", "rgb + flow", "rgb + flow + rgbdiff",
+                     "rgb + flow + warped_flow"]  # fmt: skip

@@ -60,9 +60,10 @@ def test_single_frame_baseline_stays_near_chance(baseline) -> None:
 def _beats_single_frame(name: str, baseline: dict[str, float], tmp_path, overrides: list[str]) -> dict:
     torch.set_num_threads(1)
     summary = run_recipe(name, out=tmp_path / name, quiet=True, report=False, overrides=overrides)
-    if get_recipe(name).configs["quick"]["data"]["kwargs"] == get_recipe("r2plus1d_shapes").configs["quick"]["data"][
-        "kwargs"
-    ]:
+    if (
+        get_recipe(name).configs["quick"]["data"]["kwargs"]
+        == get_recipe("r2plus1d_shapes").configs["quick"]["data"]["kwargs"]
+    ):
         assert summary["baseline"]["value"] == pytest.approx(baseline["acc"])  # the shared, cached baseline
     assert summary["baseline"]["value"] < 0.2  # on every recipe's clips one frame stays near chance
     assert summary["beats_baseline"] and summary["value"] > summary["baseline"]["value"] + 0.1, summary["metrics"]

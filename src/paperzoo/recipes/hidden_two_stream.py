@@ -16,10 +16,11 @@ temporal stream's accuracy; baseline: the spatial stream.
 
 Data: :func:`~paperzoo.recipes.two_stream.motion_splits` (the two-stream recipe's clips and Horn–Schunck flow,
 without its context patch). MotionNet sees L + 1 consecutive frames in [0, 1] (L flow fields, the same L as
-the flow stacks); test: ``eval.positions`` equally spaced windows, softmax averaged.
+the flow stacks); test: ``eval.positions`` equally spaced windows, softmax averaged. The Horn–Schunck comparison
+stream stacks its flow as ``data.stacking`` says (optical-flow or trajectory stacking, S&Z §3.1).
 
-Deviations: a reduced MotionNet (twice ``motionnet_tiny``'s widths) and ``resnet_tiny`` temporal / spatial / flow nets from
-scratch with AdamW instead of the reference's Adam 3.2e-5 (MotionNet) and SGD 1e-6 (end to end) on
+Deviations: a reduced MotionNet (twice ``motionnet_tiny``'s widths) and ``resnet_tiny`` temporal / spatial / flow
+nets from scratch with AdamW instead of the reference's Adam 3.2e-5 (MotionNet) and SGD 1e-6 (end to end) on
 ImageNet-initialised VGG-16 — those are the full config's values; no crops (32×32 clips), flips only.
 
 Quick run, measured (seed 0, one thread, ≈2.5 min): MotionNet's photometric error on the test clips falls from
@@ -62,6 +63,7 @@ from .two_stream import (
     MotionSplits,
     StreamView,
     TwoStreamInputs,
+    check_stacking,
     crop_flip,
     evaluate_module,
     motion_splits,
@@ -234,6 +236,7 @@ class HiddenTwoStreamRecipe(Recipe):
     """MotionNet pre-training, end-to-end hidden temporal stream, and the spatial / Horn–Schunck comparisons."""
 
     def setup(self, config: dict[str, Any]) -> Experiment:
+        check_stacking(config["data"]["stacking"])  # the comparison temporal stream's stacks, before the flow
         splits = motion_splits(config)
         kwargs = {"num_classes": splits.num_classes, **config["model"]["kwargs"]}
         model = create_model(config["model"]["name"], **kwargs)
@@ -270,9 +273,12 @@ class HiddenTwoStreamRecipe(Recipe):
             cfg = config["streams"]
             net = create_model(cfg["model"], **{"num_classes": splits.num_classes, **cfg["kwargs"],
                                                 "flow_length": length})  # fmt: skip
-            ev = TwoStreamInputs(length, size, train=False, positions=int(config["eval"]["positions"]))
+            stacking = check_stacking(config["data"]["stacking"])
+            ev = TwoStreamInputs(
+                length, size, train=False, positions=int(config["eval"]["positions"]), stacking=stacking
+            )
             test = splits.test.with_assemble(ev)
-            train = splits.train.with_assemble(TwoStreamInputs(length, size, train=True))
+            train = splits.train.with_assemble(TwoStreamInputs(length, size, train=True, stacking=stacking))
             net, _, losses = train_companion(
                 self, exp, config, net, task=ClassificationTask(sample_ndim=5), train_set=train, test_set=test
             )

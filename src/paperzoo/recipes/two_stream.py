@@ -21,7 +21,10 @@ Data (:func:`motion_splits`, shared with :mod:`.tsn` and :mod:`.hidden_two_strea
   uint8 values losslessly), in a disk cache under ``data.flow_cache`` (built-in clips: one ``.npz`` per
   dataset and flow setting; video files: :class:`~paperzoo.data.flow.FlowCache`, one per video).
 - Temporal-stream input: optical-flow stacking (S&Z §3.1, eq. 1), L fields = 2L channels, with the mean
-  displacement of each field subtracted (§3.3, "mean flow subtraction", ``flow.mean_subtraction``).
+  displacement of each field subtracted (§3.3, "mean flow subtraction", ``flow.mean_subtraction``); or, with
+  ``data.stacking = trajectory``, trajectory stacking (eq. 2: the fields sampled along the trajectory that
+  starts at each pixel of the stack's first frame, :func:`~paperzoo.data.flow.stack_trajectories`), in the
+  same channel layout.
 - Training samples (§6): per clip one random stack start τ; the RGB frame is the stack's middle frame
   (τ + L/2; S&Z sample the two streams' inputs independently since they train separately, the aligned
   pair is what the fused nets need); one random crop and horizontal flip shared by the frame and the
@@ -66,6 +69,7 @@ from ..data.flow import (
     cv2_available,
     dequantize_flow,
     quantize_flow,
+    stack_trajectories,
     subtract_mean_flow,
     tvl1_available,
 )
@@ -89,6 +93,8 @@ __all__ = [
     "resolve_flow_method",
     "crop_flip",
     "stack_starts",
+    "check_stacking",
+    "clip_stacks",
     "TwoStreamInputs",
     "StreamView",
     "FusedStreams",
@@ -107,6 +113,7 @@ MOTION_CONFIG: dict[str, Any] = extend_config(
             # moving_shapes: sizes and clip shape; ucf101: split.
             "kwargs": {"train_size": 600, "val_size": 100, "test_size": 200, "num_frames": 8, "image_size": 32},
             "context": 0.5,  # fraction of clips whose static corner patch names the class (built-in data only)
+            "stacking": "flow",  # temporal-stream input (S&Z §3.1): flow (eq. 1) | trajectory (eq. 2)
             "flow_cache": "runs/.flow_cache",
             "resize": 0,  # shorter side the frames (and flow) are resized to before cropping; 0 keeps them
             "image_size": 32,  # the network's input side (random crop in training, centre / ten crops at test)
@@ -435,12 +442,48 @@ def _check_size(h: int, w: int, size: int) -> None:
         raise ConfigError(f"data.image_size={size} is larger than the frames ({h}×{w}); lower it or raise data.resize")
 
 
+STACKINGS = ("flow", "trajectory")
+
+
+def check_stacking(stacking: str) -> str:
+    """``data.stacking`` checked: ``flow`` (S&Z eq. 1) or ``trajectory`` (eq. 2)."""
+    if stacking not in STACKINGS:
+        raise ConfigError(f"data.stacking must be flow or trajectory (got {stacking!r})")
+    return stacking
+
+
+def clip_stacks(flow: Tensor, starts: Tensor, length: int, stacking: str = "flow") -> Tensor:
+    """The temporal-stream stacks of a batch of clips, eq. 1 channel layout (x, y of field 1, x, y of field 2, …).
+
+    Args:
+        flow: (B, F, 2, H, W) the flow fields of each clip (field t from frame t to t + 1), px.
+        starts: (B, P) stack starts τ per clip, each in ``[0, F - length]``.
+        length: L fields per stack.
+        stacking: ``flow`` — the fields at the same pixel (S&Z eq. 1); ``trajectory`` — the fields sampled
+            along the trajectory that starts at each pixel of frame τ (eq. 2, :func:`stack_trajectories`).
+
+    Returns:
+        (B, 2L, P, H, W).
+    """
+    b, f = flow.shape[:2]
+    if check_stacking(stacking) == "flow":
+        stacks = flow[torch.arange(b)[:, None, None], starts[:, :, None] + torch.arange(length)]  # (B, P, L, 2, H, W)
+        return rearrange(stacks, "b p l c h w -> b (l c) p h w")
+    # The clips' fields laid end to end: a trajectory reads only the fields τ … τ + L - 1 of its own clip, so one
+    # stack_trajectories call over all clips and starts (offset by clip) traces every stack at once.
+    offsets = (torch.arange(b) * f)[:, None] + starts  # (B, P) into the (B·F) fields
+    stacks = stack_trajectories(flow.flatten(0, 1), offsets.flatten(), length)  # (B·P, 2L, H, W)
+    return rearrange(stacks, "(b p) c h w -> b c p h w", b=b)
+
+
 @dataclass
 class TwoStreamInputs:
     """``assemble`` for the two-stream nets: ``[rgb, flow]`` with rgb the frame in the middle of each flow stack.
 
     Training: one random stack per clip → rgb (B, 3, s, s), flow (B, 2L, s, s). Testing: ``positions`` equally
-    spaced stacks → rgb (B, 3, P, s, s), flow (B, 2L, P, s, s), with ten crops a view axis after B.
+    spaced stacks → rgb (B, 3, P, s, s), flow (B, 2L, P, s, s), with ten crops a view axis after B. ``stacking``:
+    the temporal input by optical-flow (``flow``, S&Z eq. 1) or trajectory stacking (``trajectory``, eq. 2),
+    both in eq. 1's channel layout, so cropping and flipping (x channels negated) treat them alike.
     """
 
     flow_length: int
@@ -448,6 +491,10 @@ class TwoStreamInputs:
     train: bool
     positions: int = 25
     crops: int = 1
+    stacking: str = "flow"
+
+    def __post_init__(self) -> None:
+        check_stacking(self.stacking)
 
     def __call__(self, frames: Tensor, flow: Tensor, generator: torch.Generator | None) -> list[Tensor]:
         b, _, t, h, w = frames.shape
@@ -459,10 +506,8 @@ class TwoStreamInputs:
             starts = torch.randint(0, t - length, (b, 1), generator=generator)  # (B, 1)
         else:
             starts = stack_starts(t - 1, length, self.positions).expand(b, -1)  # (B, P)
-        rows = torch.arange(b)[:, None, None]
-        stacks = flow[rows, starts[:, :, None] + torch.arange(length)]  # (B, P, L, 2, H, W)
-        stacks = rearrange(stacks, "b p l c h w -> b (l c) p h w")  # eq. 1: x, y of field 1, x, y of field 2, …
-        rgb = frames[rows[:, :, 0], :, starts + length // 2].float() / 255.0  # (B, P, 3, H, W)
+        stacks = clip_stacks(flow, starts, length, self.stacking)  # (B, 2L, P, H, W): x, y of field 1, …
+        rgb = frames[torch.arange(b)[:, None], :, starts + length // 2].float() / 255.0  # (B, P, 3, H, W)
         rgb = (rearrange(rgb, "b p c h w -> b c p h w") - 0.45) / 0.225  # centred like the Kinetics models' input
         x = crop_flip(
             torch.cat([rgb, stacks], dim=1),
@@ -578,7 +623,10 @@ def train_companion(
 
 def _test_inputs(splits: MotionSplits, config: dict[str, Any], flow_length: int) -> tuple[Dataset, Dataset | None]:
     size, ev = int(config["data"]["image_size"]), config["eval"]
-    make = TwoStreamInputs(flow_length, size, train=False, positions=int(ev["positions"]), crops=int(ev["crops"]))
+    make = TwoStreamInputs(
+        flow_length, size, train=False, positions=int(ev["positions"]), crops=int(ev["crops"]),
+        stacking=check_stacking(config["data"]["stacking"]),
+    )  # fmt: skip
     return splits.test.with_assemble(make), (splits.val.with_assemble(make) if splits.val is not None else None)
 
 
@@ -620,13 +668,14 @@ class TwoStreamRecipe(Recipe):
     """Spatial + temporal streams trained together (separate losses); late and conv fusion at test."""
 
     def setup(self, config: dict[str, Any]) -> Experiment:
+        stacking = check_stacking(config["data"]["stacking"])  # before the flow is computed
         splits = motion_splits(config)
         kwargs = {"num_classes": splits.num_classes, **config["model"]["kwargs"]}
         model = create_model(config["model"]["name"], **kwargs)
         if not isinstance(model, TwoStream):
             raise ConfigError(f"two_stream trains a TwoStream model (got {type(model).__name__})")
         length, size = model.flow_length, int(config["data"]["image_size"])
-        train = splits.train.with_assemble(TwoStreamInputs(length, size, train=True))
+        train = splits.train.with_assemble(TwoStreamInputs(length, size, train=True, stacking=stacking))
         test, val = _test_inputs(splits, config, length)
         # sample_ndim=5: a test batch [rgb (B, 10, 3, P, s, s), flow (B, 10, 2L, P, s, s)] holds ten crops.
         task = ClassificationTask(sample_ndim=5)

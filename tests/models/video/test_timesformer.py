@@ -202,7 +202,9 @@ def test_temporal_fc_starts_at_zero_unless_asked_otherwise() -> None:
     scratch = paperzoo.create_model("timesformer_tiny", zero_temporal_fc=False)
     for a, b in zip(ref.blocks, scratch.blocks):
         assert not a.temporal_fc.weight.any() and not a.temporal_fc.bias.any()
-        assert 0.01 < float(b.temporal_fc.weight.detach().std()) < 0.03  # truncated normal (0.02), as every other Linear
+        assert (
+            0.01 < float(b.temporal_fc.weight.detach().std()) < 0.03
+        )  # truncated normal (0.02), as every other Linear
     x = torch.randn(1, 3, 4, 32, 32)
     grads = torch.autograd.grad(scratch(x).sum(), scratch.blocks[0].temporal_attn.qkv.weight)
     assert grads[0].abs().sum() > 0  # temporal attention learns from the first step
