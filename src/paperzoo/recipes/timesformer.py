@@ -47,6 +47,8 @@ FULL = kinetics_config(
     test_clips=1,
     optim={"name": "sgd", "lr": 0.005, "momentum": 0.9, "weight_decay": 1e-4},
     schedule={"name": "multistep", "warmup_steps": 0, "milestones": [11 * _EPOCH, 14 * _EPOCH], "gamma": 0.1},
+    # From scratch here too: random temporal_fc (zeros only suit a start from ViT weights, see QUICK).
+    model={"name": "timesformer_base", "kwargs": {"zero_temporal_fc": False}},
 )
 
 COSTS = (

@@ -37,7 +37,7 @@ Data (:func:`motion_splits`, shared with :mod:`.tsn` and :mod:`.hidden_two_strea
   "scene" patch in the top-left corner of every clip whose colour names the class in a fraction
   ``data.context`` (0.5) of the clips and is a random class's colour otherwise (0 disables it).
 
-Deviations: the quick streams are ``vgg_tiny`` nets (batch norm, 1/8-1/16 width) trained from scratch with
+Deviations: the quick streams are ``resnet_tiny`` nets (batch norm, reduced width) trained from scratch with
 AdamW, not CNN-M-2048 (whose 7×7/2 stem and 5×5/2 conv2 leave nothing of a 32×32 frame); the two streams
 train at the same time on the sum of their losses (disjoint parameters: the same as training them
 separately, §4) on one schedule. The full config trains the spatial CNN-M-2048 from scratch on the

@@ -53,6 +53,8 @@ FULL = kinetics_config(
     optim={"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0},
     schedule={"name": "cosine", "warmup_steps": round(2.5 * _EPOCH)},
     train={"grad_clip": 1.0},
+    # From scratch here too: random tubelet filters (the central-frame init suits a start from ViT weights).
+    model={"name": "vivit_b16x2_fe", "kwargs": {"tubelet_init": "random"}},
 )
 
 COSTS = (
