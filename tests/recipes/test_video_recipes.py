@@ -20,7 +20,8 @@ from paperzoo.recipes._video import (
     gmacs_of,
     single_frame_baseline,
 )
-from paperzoo.registry import get_recipe
+from paperzoo.recipes.vtn import frame_state_targets, pretrain_frame_encoder
+from paperzoo.registry import create_model, get_recipe
 
 # One data and baseline config shared by every learning test, so the single-frame baseline is trained once.
 SHARED = [
@@ -89,6 +90,8 @@ def test_quick_recipe_beats_the_single_frame_baseline(name: str, baseline, tmp_p
 def test_recipe_runs_end_to_end_with_multi_view_testing(name: str, tmp_path) -> None:
     torch.set_num_threads(1)
     overrides = [*TINY_RUN, "train.tensorboard=false"]
+    if name == "vtn_shapes":
+        overrides.append("backbone_pretrain.steps=3")
     summary = run_recipe(name, out=tmp_path / name, quiet=True, report=False, overrides=overrides)
     m = summary["metrics"]
     assert m["video_acc"] == pytest.approx(m["acc"], abs=1e-6) and m["views"] >= 1
@@ -126,3 +129,34 @@ def test_temporal_crop_takes_consecutive_strided_frames() -> None:
     starts = out[:, 0, 0, 0, 0]
     assert torch.equal(out[:, 0, :, 0, 0], starts[:, None] + 3 * torch.arange(4))
     assert int(starts.max()) <= 16 - 10
+
+
+def test_frame_state_targets_put_the_torus_position_on_the_circle() -> None:
+    states = {"x": torch.tensor([[0.0, 8.0]]), "y": torch.tensor([[16.0, 31.0]]), "radius": torch.tensor([[4.0, 6.0]])}
+    t = frame_state_targets(states, 32)
+    assert t.shape == (1, 2, 5)
+    torch.testing.assert_close(t[0, 0, :4], torch.tensor([1.0, 0.0, -1.0, 0.0]), atol=1e-6, rtol=0)
+    torch.testing.assert_close(t[0, 1, :2], torch.tensor([0.0, 1.0]), atol=1e-6, rtol=0)  # x = S/4: a quarter turn
+    assert float(t[0, 0, 4]) < 0 < float(t[0, 1, 4])  # standardised log radius
+
+
+def test_frame_encoder_pretraining_learns_where_the_shape_is() -> None:
+    torch.set_num_threads(1)
+    config = get_recipe("vtn_shapes").configs["quick"]
+    config = {**config, "backbone_pretrain": {**config["backbone_pretrain"], "steps": 150, "videos": 64}}
+    torch.manual_seed(0)
+    model = create_model("vtn_tiny", num_classes=10)
+    losses = pretrain_frame_encoder(model.backbone, config, image_size=32, num_frames=16)
+    first, last = sum(losses[:20]) / 20, sum(losses[-20:]) / 20
+    assert last < 0.7 * first, (first, last)  # the 5 standardised targets start near MSE 0.6
+
+
+def test_vtn_setup_pretrains_then_freezes_only_the_frame_encoder() -> None:
+    torch.set_num_threads(1)
+    recipe = get_recipe("vtn_shapes")
+    config = resolve_config(recipe, overrides=[*TINY_RUN, "backbone_pretrain.steps=2", "backbone_pretrain.videos=4"])
+    exp = recipe.setup(config)
+    assert len(exp.info["backbone_pretrain_losses"]) == 2
+    assert not any(p.requires_grad for p in exp.model.backbone.parameters())
+    rest = [p for n, p in exp.model.named_parameters() if not n.startswith("backbone.")]
+    assert rest and all(p.requires_grad for p in rest)
