@@ -185,3 +185,33 @@ def test_supervision_transfer_updates_only_the_3d_net_and_head() -> None:
     assert {id(p) for p in model.trainable_parameters()} == {
         id(p) for p in [*net3d.parameters(), *model.head.parameters()]
     }
+
+
+def test_supervision_transfer_learns_frame_clip_correspondence() -> None:
+    """§3.2's pretext task on the built-in clips: after a short training the 3D net (with the head) tells whether a
+    frame comes from the clip's own video far above chance, with the 2D teacher frozen at its random init."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    data = paperzoo.create_dataset("moving_shapes", seed=3, train_size=160, val_size=2, test_size=64, num_frames=32)
+
+    def prep(x: torch.Tensor) -> torch.Tensor:
+        return (x.float() / 255.0 - 0.45) / 0.225
+
+    net2d = paperzoo.create_model("densenet_tiny", num_classes=0)
+    net3d = paperzoo.create_model("t3d_tiny", num_classes=0)
+    model = SupervisionTransfer(net2d, net3d, hidden=(64, 32), drop_rate=0.0)
+    opt = torch.optim.AdamW(model.trainable_parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(0)
+    train = data.train.videos
+    model.train()
+    for _ in range(150):
+        clips = prep(train[torch.randperm(len(train), generator=g)[:8]])
+        out = model.pair_loss(*make_pairs(clips, generator=g))
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        frames, clips, same = make_pairs(prep(data.test.videos), generator=torch.Generator().manual_seed(1))
+        acc = float(((model(frames, clips) > 0).float() == same).float().mean())
+    assert acc > 0.65, acc  # chance: 0.5 (balanced pairs, 128 of them: 0.65 is 3.4 standard deviations); measured 0.73
