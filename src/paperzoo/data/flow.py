@@ -94,8 +94,9 @@ def pixel_grid(height: int, width: int, *, dtype: torch.dtype = torch.float32, d
     return torch.stack([x, y])
 
 
-def warp(image: Tensor, flow: Tensor, *, mode: str = "bilinear") -> Tensor:
-    """Backward warp: ``out(p) = image(p + flow(p))`` with bilinear sampling, borders clamped.
+def warp(image: Tensor, flow: Tensor, *, mode: str = "bilinear", padding_mode: str = "border") -> Tensor:
+    """Backward warp: ``out(p) = image(p + flow(p))`` with bilinear sampling, borders clamped (``padding_mode``
+    "zeros": zeros outside the image, as MotionNet's warp).
 
     Args:
         image: (B, C, H, W).
@@ -107,7 +108,7 @@ def warp(image: Tensor, flow: Tensor, *, mode: str = "bilinear") -> Tensor:
     gx = 2.0 * pos[:, 0] / max(w - 1, 1) - 1.0
     gy = 2.0 * pos[:, 1] / max(h - 1, 1) - 1.0
     grid = torch.stack([gx, gy], dim=-1)  # (B, H, W, 2)
-    return F.grid_sample(image, grid.to(image.dtype), mode=mode, padding_mode="border", align_corners=True)
+    return F.grid_sample(image, grid.to(image.dtype), mode=mode, padding_mode=padding_mode, align_corners=True)
 
 
 def _conv_same(x: Tensor, kernel: Tensor) -> Tensor:

@@ -69,6 +69,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from ...data.flow import pixel_grid
+from ...data.flow import warp as flow_warp
 from ...registry import Paper, create_model, register_model
 from ._base import VideoClassifier, check_clip
 
@@ -122,14 +124,7 @@ def warp(image: Tensor, flow: Tensor) -> Tensor:
         )
     if image.shape[0] != flow.shape[0] or image.shape[2:] != flow.shape[2:]:
         raise ValueError(f"expected image and flow of the same B, H, W, got {tuple(image.shape)}, {tuple(flow.shape)}")
-    _, _, h, w = image.shape
-    ys = torch.arange(h, dtype=flow.dtype, device=flow.device)
-    xs = torch.arange(w, dtype=flow.dtype, device=flow.device)
-    x = xs.view(1, 1, w) + flow[:, 0]  # (B, H, W) sampling positions in pixels
-    y = ys.view(1, h, 1) + flow[:, 1]
-    # align_corners=True: -1 and 1 are the centres of the first and last pixel.
-    grid = torch.stack((2 * x / max(w - 1, 1) - 1, 2 * y / max(h - 1, 1) - 1), dim=-1)  # (B, H, W, 2)
-    return F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    return flow_warp(image, flow, padding_mode="zeros")
 
 
 def charbonnier(x: Tensor, *, alpha: float, beta: float = 1.0, eps: float = 1e-3, mask: Tensor | None = None) -> Tensor:
@@ -234,8 +229,7 @@ def in_frame_mask(flow: Tensor) -> Tensor:
     flow; on small frames (the coarse scales of a 32×32 clip are 1-4 pixels wide) that penalises any motion.
     """
     _, _, h, w = flow.shape
-    x = torch.arange(w, dtype=flow.dtype, device=flow.device).view(1, 1, w) + flow[:, 0]
-    y = torch.arange(h, dtype=flow.dtype, device=flow.device).view(1, h, 1) + flow[:, 1]
+    x, y = (pixel_grid(h, w, dtype=flow.dtype, device=flow.device) + flow).unbind(1)  # sampling positions (B, H, W)
     inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
     return inside.unsqueeze(1).to(flow.dtype)
 
